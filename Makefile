@@ -1,0 +1,25 @@
+# Two commands for a newcomer:  make run  (the provider + demo portal)  ·  make test  (the suite)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## set up everything and start the provider on :5000 and the demo portal on :5001
+	$(BIN)/idp demo
+
+test: $(STAMP)  ## the whole suite (IDP_TEST_DATABASE_URL=postgresql://… to run it on PostgreSQL)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check idp tests examples bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

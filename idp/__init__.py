@@ -1,0 +1,133 @@
+"""Thai Nguyen ID: the OpenID Connect provider of Thai Nguyen province."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, Settings
+from .extensions import csrf, db, migrate
+from .identity.passwords import Passwords
+from .keystore import KeyRing
+from .keystore.files import FileKeyStore
+from .keystore.passphrase import resolve_passphrase
+from .services import Services
+
+TEMPLATES = PROJECT_ROOT / "templates"
+MIGRATIONS = PROJECT_ROOT / "migrations"
+
+
+class PathPrefix:
+    """Mount the app at the issuer's path (``https://host/idp``) whether or not the reverse proxy
+    strips that prefix, so every URL the app builds carries it."""
+
+    def __init__(self, app, prefix: str) -> None:
+        self.app, self.prefix = app, prefix
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            environ["PATH_INFO"] = path[len(self.prefix) :] or "/"
+        environ["SCRIPT_NAME"] = self.prefix
+        return self.app(environ, start_response)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the provider. ``settings`` defaults to the ``IDP_*`` environment."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES),
+        static_folder=str(TEMPLATES / "static"),
+        instance_path=str(settings.instance_dir),
+    )
+    app.config.update(
+        SECRET_KEY=settings.resolve_secret_key(),
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SESSION_COOKIE_NAME="__Host-tnid_csrf" if settings.https else "tnid_csrf",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,
+        WTF_CSRF_TIME_LIMIT=None,  # bound to the browser's CSRF cookie, not to a clock
+        WTF_CSRF_SSL_STRICT=False,  # Referrer-Policy: no-referrer leaves no Referer to check
+        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        MAX_FORM_PARTS=200,
+        PREFERRED_URL_SCHEME="https" if settings.https else "http",
+    )
+    app.json.sort_keys = False
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    _register_sqlite_pragmas(app)
+
+    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
+    store = FileKeyStore(Path(settings.keys_dir), resolve_passphrase(settings))
+    keyring = KeyRing(store, algorithms=("RS256", "ES256"), check_interval=settings.key_cache_seconds)
+    app.extensions["idp"] = Services(settings=settings, passwords=passwords, keyring=keyring)
+    keyring.ensure_keys()  # first start: a key per algorithm
+    keyring.refresh(force=True)
+
+    from .oauth.discovery import document
+    from .oauth.server import create_authorization_server
+    from .security import headers
+    from .web import auth, errors, oidc
+    from .web.i18n import remember_language, t
+    from .web.params import check_encoding
+
+    app.extensions["idp.oauth"] = create_authorization_server(app)
+    app.extensions["idp.discovery"] = document(settings)
+    app.before_request(check_encoding)
+    app.register_blueprint(oidc.bp)
+    app.register_blueprint(auth.bp)
+    errors.init_app(app)
+    headers.init_app(app, settings.https)
+    app.jinja_env.globals.update(t=t)
+    app.after_request(remember_language)
+    app.context_processor(_template_context)
+
+    from .cli import register_app_commands
+
+    register_app_commands(app)
+
+    if settings.issuer_path:
+        app.wsgi_app = PathPrefix(app.wsgi_app, settings.issuer_path)
+    return app
+
+
+def _template_context() -> dict:
+    from .web.i18n import current_locale, language_switch_url, other_locale
+
+    return {"locale": current_locale(), "other_locale": other_locale(), "lang_url": language_switch_url()}
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _register_sqlite_pragmas(app: Flask) -> None:
+    """WAL + synchronous=NORMAL: readers never wait for the writer; a power cut may lose the last
+    transactions but never corrupts the file (../shared/SERVING.md measured FULL at half speed)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()

@@ -1,0 +1,52 @@
+"""``idp serve``: the production server (Granian, WSGI) in front of ``idp.wsgi:app``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import click
+
+
+def granian_argv(bind: str, workers: int, threads: int) -> list[str]:
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{bind!r}: expected HOST:PORT", param_hint="--bind")
+    granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
+    if granian is None:
+        raise click.ClickException("granian is not installed (pip install granian)")
+    # --blocking-threads: 2–8 measured best on this hardware (../shared/SERVING.md).
+    return [
+        granian,
+        "--interface",
+        "wsgi",
+        "--host",
+        host.strip("[]"),
+        "--port",
+        port,
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--http",
+        "1",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "idp.wsgi:app",
+    ]
+
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT")
+@click.option("--workers", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Blocking threads per worker."
+)
+def command(bind: str, workers: int, threads: int) -> None:
+    """Run the provider under Granian (migrations must already be applied: idp db upgrade)."""
+    argv = granian_argv(bind, workers, threads)
+    click.echo(f"Thai Nguyen ID serving on http://{bind} ({workers} workers × {threads} threads)")
+    sys.stdout.flush()
+    os.execv(argv[0], argv)

@@ -1,0 +1,64 @@
+"""``idp users``: create and list citizens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..extensions import db
+from ..identity import citizens
+from ..models import Citizen
+from ..services import services
+
+group = AppGroup("users", help="Citizen accounts.")
+
+
+@group.command("create")
+@click.option("--citizen-id", required=True, help="The 12-digit CCCD number.")
+@click.option("--name", required=True, help="Full name, e.g. 'Nguyễn Văn An'.")
+@click.option("--birth-date", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--gender", required=True, type=click.Choice(["male", "female"]))
+@click.option("--phone", default=None, help="Vietnamese phone number (0912345678 or +84…).")
+@click.option("--email", default=None)
+@click.option("--address", default=None)
+@click.option("--locale", default="vi", type=click.Choice(["vi", "en"]))
+@click.option("--verified", is_flag=True, help="Mark phone and email as already verified.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create(
+    citizen_id, name, birth_date, gender, phone, email, address, locale, verified, password_stdin
+) -> None:
+    """Create a citizen. The password is prompted without echo (or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    new = citizens.NewCitizen(
+        citizen_id=citizen_id,
+        full_name=name,
+        birth_date=birth_date.date() if isinstance(birth_date, dt.datetime) else birth_date,
+        gender=gender,
+        password=password,
+        phone=phone,
+        email=email,
+        address=address,
+        locale=locale,
+        phone_verified=verified,
+        email_verified=verified,
+    )
+    try:
+        citizen = citizens.create(new, services().passwords)
+    except citizens.InvalidCitizen as exc:
+        raise click.UsageError(str(exc)) from None
+    db.session.commit()
+    click.echo(f"created citizen {citizen.citizen_id} ({citizen.full_name}), sub {citizen.subject}")
+
+
+@group.command("list")
+def list_() -> None:
+    """One line per citizen: CCCD, status, name, phone, email."""
+    for c in db.session.scalars(select(Citizen).order_by(Citizen.id)):
+        click.echo(f"{c.citizen_id}\t{c.status}\t{c.full_name}\t{c.phone or '-'}\t{c.email or '-'}")

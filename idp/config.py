@@ -1,0 +1,254 @@
+"""Every setting of Thai Nguyen ID, read from ``IDP_*`` environment variables and validated once.
+
+Nothing else in the package reads ``os.environ``. A bad value stops start-up with a message that
+names the variable and says what is expected, so an operator never meets it at the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SUPPORTED_SIGNING_ALGS = ("RS256", "ES256")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(name: str, raw: str) -> int:
+    match = _DURATION.match(raw)
+    if not match or int(match.group(1)) <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a positive duration such as 600, 10m, 12h or 30d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number from {low} to {high}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number from {low} to {high}")
+    return value
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def parse_issuer(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(
+            f"{name}={raw!r}: expected an absolute https URL such as https://id.thainguyen.gov.vn"
+        )
+    if parts.scheme == "http" and not loopback:
+        raise ConfigError(f"{name}={raw!r}: http is allowed only on loopback; use https")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name}={raw!r}: the issuer must not have a query or fragment (OIDC Discovery §3)")
+    # One spelling of the issuer everywhere: no trailing slash, because `iss` is compared exactly.
+    return raw.rstrip("/")
+
+
+def parse_alg(name: str, raw: str) -> str:
+    if raw not in SUPPORTED_SIGNING_ALGS:
+        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(SUPPORTED_SIGNING_ALGS)}")
+    return raw
+
+
+def parse_locale(name: str, raw: str) -> str:
+    if raw not in ("vi", "en"):
+        raise ConfigError(f"{name}={raw!r}: expected vi or en")
+    return raw
+
+
+def parse_log_level(name: str, raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"{name}={raw!r}: expected DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def _setting(env: str, default: str | None, parse: Callable[[str, str], object] | None, doc: str):
+    return field(default=None, metadata={"env": env, "default": default, "parse": parse, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings. ``Settings.from_env()`` is the only constructor the app uses."""
+
+    issuer: str = _setting(
+        "IDP_ISSUER",
+        "http://127.0.0.1:5000",
+        parse_issuer,
+        "The exact public URL of the provider; every absolute URL derives from it.",
+    )
+    instance_dir: Path = _setting(
+        "IDP_INSTANCE_DIR",
+        str(PROJECT_ROOT / "instance"),
+        None,
+        "Where the embedded database and the generated secret key live.",
+    )
+    database_url: str = _setting(
+        "IDP_DATABASE_URL", None, None, "SQLAlchemy URL. Default: a SQLite file in the instance folder."
+    )
+    secret_key: str = _setting(
+        "IDP_SECRET_KEY",
+        None,
+        None,
+        "Signs the CSRF cookie. Default: generated once and kept in the instance folder.",
+    )
+    keys_dir: Path = _setting(
+        "IDP_KEYS_DIR", str(PROJECT_ROOT / "keys"), None, "The on-disk signing-key store."
+    )
+    keys_passphrase: str = _setting(
+        "IDP_KEYS_PASSPHRASE",
+        None,
+        None,
+        "Encrypts private keys at rest. Default: a key file generated in the instance folder.",
+    )
+    id_token_alg: str = _setting(
+        "IDP_ID_TOKEN_ALG", "RS256", parse_alg, "Default ID token signing algorithm (RS256 or ES256)."
+    )
+    access_token_ttl: int = _setting("IDP_ACCESS_TOKEN_TTL", "10m", parse_duration, "Access token lifetime.")
+    id_token_ttl: int = _setting("IDP_ID_TOKEN_TTL", "10m", parse_duration, "ID token lifetime.")
+    refresh_token_ttl: int = _setting(
+        "IDP_REFRESH_TOKEN_TTL",
+        "30d",
+        parse_duration,
+        "Refresh token lifetime (each rotation starts a new one).",
+    )
+    code_ttl: int = _setting("IDP_CODE_TTL", "60s", parse_duration, "Authorization code lifetime.")
+    session_ttl: int = _setting(
+        "IDP_SESSION_TTL",
+        "12h",
+        parse_duration,
+        "How long a citizen stays logged in to the provider (absolute).",
+    )
+    interaction_ttl: int = _setting(
+        "IDP_INTERACTION_TTL",
+        "30m",
+        parse_duration,
+        "How long a citizen has to finish the login and consent pages.",
+    )
+    argon2_time_cost: int = _setting(
+        "IDP_ARGON2_TIME_COST",
+        "3",
+        lambda n, r: parse_int(n, r, 1, 20),
+        "Argon2id passes (RFC 9106 low-memory profile: 3).",
+    )
+    argon2_memory_cost: int = _setting(
+        "IDP_ARGON2_MEMORY_COST",
+        "65536",
+        lambda n, r: parse_int(n, r, 8192, 4 * 1024 * 1024),
+        "Argon2id memory in KiB (RFC 9106 low-memory profile: 65536).",
+    )
+    argon2_parallelism: int = _setting(
+        "IDP_ARGON2_PARALLELISM",
+        "4",
+        lambda n, r: parse_int(n, r, 1, 16),
+        "Argon2id lanes (RFC 9106 low-memory profile: 4).",
+    )
+    default_locale: str = _setting(
+        "IDP_DEFAULT_LOCALE", "vi", parse_locale, "Language of the pages: vi or en."
+    )
+    log_level: str = _setting("IDP_LOG_LEVEL", "INFO", parse_log_level, "DEBUG, INFO, WARNING or ERROR.")
+    trust_proxy: bool = _setting(
+        "IDP_TRUST_PROXY", "false", parse_bool, "Trust X-Forwarded-For from one reverse proxy for client IPs."
+    )
+    key_cache_seconds: int = _setting(
+        "IDP_KEY_CACHE_SECONDS",
+        "30s",
+        parse_duration,
+        "How often a worker checks the key store for a rotation.",
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read every ``IDP_*`` variable, apply ``overrides`` (tests), validate, fill defaults."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            meta = f.metadata
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+                continue
+            raw = environ.get(meta["env"])
+            if raw is None or raw == "":
+                raw = meta["default"]
+            if raw is None:
+                values[f.name] = None
+                continue
+            parse = meta["parse"]
+            values[f.name] = parse(meta["env"], raw) if parse else raw
+        values["instance_dir"] = Path(values["instance_dir"])
+        values["keys_dir"] = Path(values["keys_dir"])
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///{values['instance_dir'] / 'idp.sqlite3'}"
+        elif str(values["database_url"]).startswith(("postgresql://", "postgres://")):
+            # The driver shipped with the project is psycopg 3.
+            values["database_url"] = "postgresql+psycopg://" + values["database_url"].split("://", 1)[1]
+        elif not str(values["database_url"]).startswith(("sqlite:", "postgresql")):
+            raise ConfigError(
+                f"IDP_DATABASE_URL={values['database_url']!r}: expected a sqlite:/// or postgresql:// URL"
+            )
+        return cls(**values)
+
+    @property
+    def https(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    @property
+    def issuer_path(self) -> str:
+        """The path prefix the provider is mounted at behind a reverse proxy ('' at the root)."""
+        return urlsplit(self.issuer).path.rstrip("/")
+
+    def url(self, path: str) -> str:
+        """An absolute URL of the provider; ``path`` starts with '/'."""
+        return self.issuer + path
+
+    def resolve_secret_key(self) -> str:
+        """The configured secret, or one generated on first run and kept in the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        return persistent_secret(self.instance_dir / "secret_key")
+
+
+def persistent_secret(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: when two workers start together, one writes and the other reads the winner's value.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def describe() -> list[tuple[str, str | None, str]]:
+    """(variable, default, meaning) for every setting: the README table is generated from this."""
+    return [(f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Settings)]

@@ -1,0 +1,1 @@
+"""The citizen domain: CCCD rules, passwords, accounts, browser sessions, consent."""

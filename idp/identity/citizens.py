@@ -1,0 +1,129 @@
+"""Citizen accounts: creation with every field validated, lookup by any identifier, login."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..models import Citizen
+from ..models.citizen import GENDERS
+from . import cccd
+from .contact import InvalidContact, normalise_email, normalise_phone
+from .passwords import Passwords
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class InvalidCitizen(ValueError):
+    """A field of a new citizen is not acceptable; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class NewCitizen:
+    citizen_id: str
+    full_name: str
+    birth_date: dt.date
+    gender: str
+    password: str
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    locale: str = "vi"
+    phone_verified: bool = False
+    email_verified: bool = False
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    """Vietnamese order is family, middle, given: 'Nguyễn Văn An' → ('Nguyễn', 'An')."""
+    words = full_name.split()
+    return (words[0], words[-1]) if len(words) > 1 else ("", words[0])
+
+
+def create(new: NewCitizen, passwords: Passwords) -> Citizen:
+    """Validate and add a citizen to the session (the caller commits)."""
+    if new.gender not in GENDERS:
+        raise InvalidCitizen("gender", "expected male or female")
+    try:
+        number = cccd.validate(new.citizen_id, new.birth_date, new.gender)
+    except cccd.InvalidCCCD as exc:
+        raise InvalidCitizen("citizen_id", str(exc)) from None
+    full_name = " ".join(new.full_name.split())
+    if not 2 <= len(full_name) <= 200:
+        raise InvalidCitizen("full_name", "expected 2 to 200 characters")
+    if len(new.password) < MIN_PASSWORD_LENGTH:
+        raise InvalidCitizen("password", f"expected at least {MIN_PASSWORD_LENGTH} characters")
+    try:
+        phone = normalise_phone(new.phone) if new.phone else None
+    except InvalidContact as exc:
+        raise InvalidCitizen("phone", str(exc)) from None
+    try:
+        email = normalise_email(new.email) if new.email else None
+    except InvalidContact as exc:
+        raise InvalidCitizen("email", str(exc)) from None
+    # One message for any clash, so the answer does not reveal whose number it is.
+    taken = [Citizen.citizen_id == number]
+    taken += [Citizen.phone == phone] if phone else []
+    taken += [Citizen.email == email] if email else []
+    clash = db.session.scalar(select(Citizen.id).where(or_(*taken)).limit(1))
+    if clash is not None:
+        raise InvalidCitizen("citizen_id", "an account already uses this CCCD number, phone or email")
+    family, given = split_name(full_name)
+    citizen = Citizen(
+        citizen_id=number,
+        full_name=full_name,
+        family_name=family,
+        given_name=given,
+        birth_date=new.birth_date,
+        gender=new.gender,
+        phone=phone,
+        phone_verified=new.phone_verified and phone is not None,
+        email=email,
+        email_verified=new.email_verified and email is not None,
+        address=new.address,
+        locale=new.locale,
+        status="active",
+        password_hash=passwords.hash(new.password),
+    )
+    db.session.add(citizen)
+    db.session.flush()
+    return citizen
+
+
+def find_by_identifier(identifier: str) -> Citizen | None:
+    """The citizen whose CCCD number, phone or e-mail this is."""
+    identifier = identifier.strip()
+    if cccd.looks_like_cccd(identifier):
+        column, value = Citizen.citizen_id, identifier
+    elif "@" in identifier:
+        try:
+            column, value = Citizen.email, normalise_email(identifier)
+        except InvalidContact:
+            return None
+    else:
+        try:
+            column, value = Citizen.phone, normalise_phone(identifier)
+        except InvalidContact:
+            return None
+    return db.session.scalar(select(Citizen).where(column == value))
+
+
+def authenticate(identifier: str, password: str, passwords: Passwords) -> tuple[Citizen | None, str]:
+    """(citizen, reason). Every path costs one Argon2 verification, found or not."""
+    citizen = find_by_identifier(identifier)
+    matches, new_hash = passwords.verify(citizen.password_hash if citizen else None, password)
+    if citizen is None:
+        return None, "unknown_account"
+    if not matches:
+        return None, "wrong_password"
+    if new_hash:
+        citizen.password_hash = new_hash
+    if not citizen.is_active:
+        return None, f"account_{citizen.status}"
+    return citizen, "ok"

@@ -1,0 +1,39 @@
+"""Remembered consent per (citizen, portal): asking again only for scopes not yet agreed."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Consent
+
+
+def granted_scopes(citizen_pk: int, client_id: str) -> set[str]:
+    row = db.session.scalar(
+        select(Consent).where(Consent.citizen_pk == citizen_pk, Consent.client_id == client_id)
+    )
+    return set(row.scopes) if row else set()
+
+
+def covers(citizen_pk: int, client_id: str, scopes: set[str]) -> bool:
+    return scopes <= granted_scopes(citizen_pk, client_id)
+
+
+def remember(citizen_pk: int, client_id: str, scopes: set[str]) -> None:
+    row = db.session.scalar(
+        select(Consent).where(Consent.citizen_pk == citizen_pk, Consent.client_id == client_id)
+    )
+    if row is None:
+        db.session.add(Consent(citizen_pk=citizen_pk, client_id=client_id, scopes=sorted(scopes)))
+    else:
+        row.scopes = sorted(set(row.scopes) | scopes)
+
+
+def withdraw(citizen_pk: int, client_id: str) -> bool:
+    row = db.session.scalar(
+        select(Consent).where(Consent.citizen_pk == citizen_pk, Consent.client_id == client_id)
+    )
+    if row is None:
+        return False
+    db.session.delete(row)
+    return True

@@ -1,0 +1,69 @@
+"""Single sign-on browser sessions: an opaque random id in a cookie, the state in the database."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select, update
+
+from ..clock import now
+from ..credentials import SESSION_PREFIX, new_token, token_hash
+from ..extensions import db
+from ..models import BrowserSession, Citizen
+
+PASSWORD_ACR = "urn:thainguyen:id:loa:1"
+
+
+def start(
+    citizen: Citizen,
+    ttl: int,
+    amr: list[str],
+    acr: str,
+    user_agent: str | None,
+    ip_address: str | None,
+    previous_cookie: str | None = None,
+) -> tuple[str, BrowserSession]:
+    """A new session with a fresh id (the old one, if any, ends: no session fixation)."""
+    if previous_cookie:
+        end(previous_cookie)
+    cookie_value = new_token(SESSION_PREFIX)
+    at = now()
+    row = BrowserSession(
+        session_hash=token_hash(cookie_value),
+        sid=secrets.token_urlsafe(24),
+        citizen_pk=citizen.id,
+        auth_time=at,
+        acr=acr,
+        amr=amr,
+        user_agent=(user_agent or "")[:300] or None,
+        ip_address=ip_address,
+        created_at=at,
+        expires_at=at + ttl,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return cookie_value, row
+
+
+def find(cookie_value: str | None) -> BrowserSession | None:
+    if not cookie_value or not cookie_value.startswith(SESSION_PREFIX) or len(cookie_value) > 100:
+        return None
+    row = db.session.scalar(
+        select(BrowserSession).where(BrowserSession.session_hash == token_hash(cookie_value))
+    )
+    return row if row is not None and row.is_live() else None
+
+
+def end(cookie_value: str | None) -> BrowserSession | None:
+    row = find(cookie_value)
+    if row is not None:
+        row.ended_at = now()
+    return row
+
+
+def end_all_for(citizen_pk: int) -> None:
+    db.session.execute(
+        update(BrowserSession)
+        .where(BrowserSession.citizen_pk == citizen_pk, BrowserSession.ended_at.is_(None))
+        .values(ended_at=now())
+    )

@@ -1,0 +1,46 @@
+"""A citizen: identified once by the CCCD number, known to portals by an opaque ``subject``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, Boolean, Date, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now
+from ..extensions import db
+
+STATUSES = ("active", "locked", "disabled")
+GENDERS = ("male", "female")
+
+
+class Citizen(db.Model):
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The `sub` claim: random, stable, and not the CCCD number, so a token never leaks it.
+    subject: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    citizen_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str | None] = mapped_column(String(300))
+    locale: Mapped[str] = mapped_column(String(5), default="vi")
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger, default=now)
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def get_user_id(self) -> int:
+        return self.id

@@ -1,0 +1,343 @@
+"""The authorization endpoint (OIDC Core §3.1.2), as a sequence of small named checks.
+
+Authlib's authorization-side grant lacks form_post, max_age, login_hint, `iss` on error
+redirects and prompt handling, so the request is validated here and only the token side is
+left to Authlib. Order matters: until the client and its redirect URI are verified, every error
+is shown to the person and never redirected.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..clock import now
+from ..credentials import CODE_PREFIX, new_token, token_hash
+from ..extensions import db
+from ..identity import consent
+from ..models import AuthorizationCode, BrowserSession, Client, Interaction
+from ..services import services
+from .claims import SCOPE_CLAIMS
+from .errors import BadRequest, ProtocolError, invalid_request
+
+KNOWN_PARAMS = frozenset(
+    [
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "response_mode",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "ui_locales",
+        "id_token_hint",
+        "display",
+        "acr_values",
+        "claims_locales",
+        "request",
+        "request_uri",
+        "registration",
+        "claims",
+    ]
+)
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+RESPONSE_MODES = ("query", "form_post")
+_PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9\-._~]{1,64}$")
+MAX_PARAM_LENGTH = 2048
+
+
+@dataclass
+class AuthorizationRequest:
+    """A request whose client and redirect URI are verified and whose parameters are valid."""
+
+    client: Client
+    redirect_uri: str
+    scopes: list[str]
+    response_mode: str = "query"
+    state: str | None = None
+    nonce: str | None = None
+    code_challenge: str | None = None
+    prompt: set[str] = field(default_factory=set)
+    max_age: int | None = None
+    login_hint: str | None = None
+    ui_locales: list[str] = field(default_factory=list)
+
+    @property
+    def scope(self) -> str:
+        return " ".join(self.scopes)
+
+
+@dataclass
+class RedirectableError(Exception):
+    """A protocol error to deliver to the client's verified redirect URI."""
+
+    error: ProtocolError
+    request: AuthorizationRequest
+
+
+# --- parsing -------------------------------------------------------------------------------
+def single_params(multi: Mapping[str, list[str]]) -> dict[str, str]:
+    """One value per parameter (RFC 6749 §3.1: a parameter MUST NOT be repeated)."""
+    params = {}
+    for name, values in multi.items():
+        if name not in KNOWN_PARAMS:
+            continue  # unknown parameters are ignored (RFC 6749 §3.1)
+        if len(values) > 1:
+            raise BadRequest(f"The '{name}' parameter is repeated.")
+        if len(values[0]) > MAX_PARAM_LENGTH:
+            raise BadRequest(f"The '{name}' parameter is too long.")
+        if "\x00" in values[0]:
+            raise BadRequest(f"The '{name}' parameter contains a NUL character.")
+        if values[0] != "":
+            params[name] = values[0]
+    return params
+
+
+# --- the checks before a redirect is allowed -----------------------------------------------
+def check_client(params: dict[str, str]) -> Client:
+    client_id = params.get("client_id")
+    if not client_id:
+        raise BadRequest("The 'client_id' parameter is missing.")
+    client = find_client(client_id)
+    if client is None:
+        raise ProtocolError("invalid_client", "No portal is registered with this client_id.", redirect=False)
+    if "authorization_code" not in client.grant_types:
+        raise ProtocolError("unauthorized_client", "This portal may not log citizens in.", redirect=False)
+    return client
+
+
+def check_redirect_uri(params: dict[str, str], client: Client) -> str:
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri:
+        # OIDC Core §3.1.2.1: redirect_uri is REQUIRED.
+        raise BadRequest("The 'redirect_uri' parameter is missing.")
+    if not client.check_redirect_uri(redirect_uri):
+        raise ProtocolError(
+            "invalid_request", "The redirect_uri is not registered for this portal.", redirect=False
+        )
+    return redirect_uri
+
+
+# --- the checks whose errors go back to the portal -----------------------------------------
+def check_response_type(params: dict[str, str]) -> None:
+    if params.get("response_type") != "code":
+        raise ProtocolError("unsupported_response_type", "Only response_type=code is supported.")
+
+
+def check_response_mode(params: dict[str, str]) -> str:
+    mode = params.get("response_mode", "query")
+    if mode not in RESPONSE_MODES:
+        raise invalid_request("response_mode must be query or form_post.")
+    return mode
+
+
+def check_unsupported(params: dict[str, str]) -> None:
+    if "request" in params:
+        raise ProtocolError("request_not_supported", "Request objects are not supported yet.")
+    if "request_uri" in params:
+        raise ProtocolError("request_uri_not_supported", "request_uri is not supported yet.")
+    if "registration" in params:
+        raise ProtocolError("registration_not_supported", "The registration parameter is not supported.")
+
+
+def check_scope(params: dict[str, str], client: Client) -> list[str]:
+    requested = params.get("scope", "").split()
+    if "openid" not in requested:
+        raise ProtocolError("invalid_scope", "The scope must include openid.")
+    unknown = [s for s in requested if s not in SCOPE_CLAIMS]
+    if unknown:
+        raise ProtocolError("invalid_scope", f"Unknown scope: {' '.join(unknown)}.")
+    # Never a silent downgrade (Authlib #320 drops them): the portal is told what it may not have.
+    refused = [s for s in requested if s not in client.scopes]
+    if refused:
+        raise ProtocolError("invalid_scope", f"This portal is not registered for: {' '.join(refused)}.")
+    return list(dict.fromkeys(requested))
+
+
+def check_pkce(params: dict[str, str], client: Client) -> str | None:
+    challenge = params.get("code_challenge")
+    method = params.get("code_challenge_method")
+    if challenge is None:
+        if method is not None:
+            raise invalid_request("code_challenge_method without code_challenge.")
+        if client.is_public:
+            raise invalid_request("PKCE is required for this portal: send code_challenge with S256.")
+        return None
+    if method != "S256":
+        # `plain` (or no method, which means plain) gives no protection if the request leaks.
+        raise invalid_request("code_challenge_method must be S256.")
+    if not _PKCE_CHALLENGE.match(challenge):
+        raise invalid_request("code_challenge is not a valid S256 challenge.")
+    return challenge
+
+
+def check_prompt(params: dict[str, str]) -> set[str]:
+    prompt = set(params.get("prompt", "").split())
+    if not prompt <= PROMPTS:
+        raise invalid_request(f"Unsupported prompt value: {' '.join(sorted(prompt - PROMPTS))}.")
+    if "none" in prompt and len(prompt) > 1:
+        raise invalid_request("prompt=none cannot be combined with other values.")
+    return prompt
+
+
+def check_max_age(params: dict[str, str]) -> int | None:
+    raw = params.get("max_age")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise invalid_request("max_age must be a non-negative whole number of seconds.")
+    return int(raw)
+
+
+def check_nonce_and_state(params: dict[str, str]) -> None:
+    for name in ("nonce", "state"):
+        if len(params.get(name, "")) > 512:
+            raise invalid_request(f"{name} is longer than 512 characters.")
+
+
+def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
+    """Every check, in order. Raises BadRequest/ProtocolError (page) or RedirectableError."""
+    params = single_params(multi)
+    client = check_client(params)
+    redirect_uri = check_redirect_uri(params, client)
+    # From here on the portal and its redirect URI are trusted: errors go back to it.
+    partial = AuthorizationRequest(
+        client=client,
+        redirect_uri=redirect_uri,
+        scopes=[],
+        state=params.get("state"),
+        response_mode=params.get("response_mode", "query")
+        if params.get("response_mode") in RESPONSE_MODES
+        else "query",
+    )
+    try:
+        check_response_type(params)
+        response_mode = check_response_mode(params)
+        check_unsupported(params)
+        check_nonce_and_state(params)
+        return AuthorizationRequest(
+            client=client,
+            redirect_uri=redirect_uri,
+            scopes=check_scope(params, client),
+            response_mode=response_mode,
+            state=params.get("state"),
+            nonce=params.get("nonce"),
+            code_challenge=check_pkce(params, client),
+            prompt=check_prompt(params),
+            max_age=check_max_age(params),
+            login_hint=params.get("login_hint"),
+            ui_locales=params.get("ui_locales", "").split(),
+        )
+    except ProtocolError as error:
+        raise RedirectableError(error, partial) from None
+
+
+def find_client(client_id: str) -> Client | None:
+    # Malformed ids are refused before they reach the database.
+    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+        return None
+    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+
+
+# --- the decision: log in, consent, or answer -----------------------------------------------
+@dataclass
+class Decision:
+    action: str  # "login" | "consent" | "issue"
+
+
+def decide(
+    req: AuthorizationRequest, session: BrowserSession | None, login_just_done: bool = False
+) -> Decision:
+    needs_login = session is None or (
+        not login_just_done
+        and (
+            bool(req.prompt & {"login", "select_account"})
+            or (req.max_age is not None and now() - session.auth_time > req.max_age)
+        )
+    )
+    if needs_login:
+        if "none" in req.prompt:
+            raise RedirectableError(ProtocolError("login_required", "The citizen is not logged in."), req)
+        return Decision("login")
+    needs_consent = "consent" in req.prompt or not consent.covers(
+        session.citizen_pk, req.client.client_id, set(req.scopes)
+    )
+    if needs_consent:
+        if "none" in req.prompt:
+            raise RedirectableError(
+                ProtocolError("consent_required", "The citizen has not agreed to share this."), req
+            )
+        return Decision("consent")
+    return Decision("issue")
+
+
+# --- interactions: the request parked while the citizen logs in or consents -----------------
+def park(multi: Mapping[str, list[str]], req: AuthorizationRequest) -> Interaction:
+    interaction = Interaction(
+        id=secrets.token_urlsafe(24),
+        client_id=req.client.client_id,
+        params=single_params(multi),
+        created_at=now(),
+        expires_at=now() + services().settings.interaction_ttl,
+    )
+    db.session.add(interaction)
+    return interaction
+
+
+def find_interaction(interaction_id: str | None) -> Interaction | None:
+    if not isinstance(interaction_id, str) or len(interaction_id) > 64:
+        return None
+    row = db.session.get(Interaction, interaction_id)
+    return row if row is not None and row.expires_at > now() else None
+
+
+def resume(interaction: Interaction) -> AuthorizationRequest:
+    return validate({k: [v] for k, v in interaction.params.items()})
+
+
+# --- the answer -----------------------------------------------------------------------------
+def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
+    code = new_token(CODE_PREFIX)
+    db.session.add(
+        AuthorizationCode(
+            code_hash=token_hash(code),
+            grant_id=secrets.token_hex(16),
+            client_id=req.client.client_id,
+            citizen_pk=session.citizen_pk,
+            redirect_uri=req.redirect_uri,
+            scope=req.scope,
+            nonce=req.nonce,
+            code_challenge=req.code_challenge,
+            code_challenge_method="S256" if req.code_challenge else None,
+            auth_time=session.auth_time,
+            acr=session.acr,
+            amr=session.amr,
+            sid=session.sid,
+            created_at=now(),
+            expires_at=now() + services().settings.code_ttl,
+        )
+    )
+    return code
+
+
+def response_params(req: AuthorizationRequest, **values: str | None) -> dict[str, str]:
+    """The response parameters, always with `iss` (RFC 9207) and the request's `state`."""
+    params = {k: v for k, v in values.items() if v is not None}
+    if req.state is not None:
+        params["state"] = req.state
+    params["iss"] = services().settings.issuer
+    return params
+
+
+def error_params(req: AuthorizationRequest, error: ProtocolError) -> dict[str, str]:
+    return response_params(req, error=error.error, error_description=error.description)

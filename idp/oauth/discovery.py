@@ -1,0 +1,56 @@
+"""The OpenID Provider metadata (OIDC Discovery §3, RFC 8414), built once and served as bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..config import SUPPORTED_SIGNING_ALGS, Settings
+from .claims import STANDARD_SCOPES, all_claims
+from .grants import CLIENT_AUTH_METHODS
+from .server import GRANT_TYPES
+
+ACR_VALUES = ["urn:thainguyen:id:loa:1"]
+
+
+def metadata(settings: Settings) -> dict:
+    url = settings.url
+    return {
+        "issuer": settings.issuer,
+        "authorization_endpoint": url("/authorize"),
+        "token_endpoint": url("/token"),
+        "userinfo_endpoint": url("/userinfo"),
+        "jwks_uri": url("/jwks.json"),
+        "revocation_endpoint": url("/revoke"),
+        "introspection_endpoint": url("/introspect"),
+        "end_session_endpoint": url("/logout"),
+        "scopes_supported": list(STANDARD_SCOPES),
+        "claims_supported": all_claims(),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": list(GRANT_TYPES),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(SUPPORTED_SIGNING_ALGS),
+        "token_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
+        "revocation_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
+        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": ACR_VALUES,
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "ui_locales_supported": ["vi", "en"],
+        "claims_locales_supported": ["vi"],
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+        "service_documentation": url("/docs"),
+    }
+
+
+def document(settings: Settings) -> tuple[bytes, str]:
+    """(body, ETag) of the discovery document."""
+    body = json.dumps(metadata(settings), separators=(",", ":")).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

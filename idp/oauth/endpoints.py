@@ -1,0 +1,67 @@
+"""Revocation (RFC 7009) and introspection (RFC 7662) over our token store."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
+
+from ..clock import now
+from ..services import services
+from . import tokens
+from .grants import CLIENT_AUTH_METHODS
+
+_HINTS = {"access_token": "access", "refresh_token": "refresh"}
+
+
+def _query(token_string: str, token_type_hint: str | None):
+    # The hint is only a hint (RFC 7009 §2.1): a wrong one still finds the token.
+    return tokens.find(token_string)
+
+
+class RevocationEndpoint(_Revocation):
+    CLIENT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return _query(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        if token.revoked_at is not None:
+            return
+        if token.kind == "refresh":
+            # RFC 7009 §2.1: revoking a refresh token also ends the access tokens of its grant.
+            tokens.revoke_grant(token.grant_id)
+        else:
+            token.revoked_at = now()
+
+
+class IntrospectionEndpoint(_Introspection):
+    # Confidential clients only: a public client cannot prove who is asking.
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _query(token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        # A portal may introspect only its own tokens: nobody learns about another's citizens.
+        return token.client_id == client.client_id
+
+    def introspect_token(self, token):
+        if not token.is_live():
+            return {"active": False}
+        body = {
+            "active": True,
+            "client_id": token.client_id,
+            "scope": token.scope,
+            "token_type": "Bearer" if token.kind == "access" else "refresh_token",
+            "exp": token.expires_at,
+            "iat": token.issued_at,
+            "iss": services().settings.issuer,
+            "aud": token.client_id,
+        }
+        if token.citizen is not None:
+            body["sub"] = token.citizen.subject
+            if token.auth_time:
+                body["auth_time"] = token.auth_time
+            if token.acr:
+                body["acr"] = token.acr
+        return body

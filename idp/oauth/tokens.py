@@ -1,0 +1,146 @@
+"""Access, refresh and ID tokens: how they are made, stored, found and revoked.
+
+Access tokens are opaque (a prefixed random string, stored as SHA-256), not RFC 9068 JWTs:
+- revocation is immediate and total: userinfo and introspection consult the database anyway;
+- a portal cannot read the citizen's data out of a token it forwards to someone else;
+- issuing one costs a hash and an INSERT, not a signature.
+ID tokens are JWTs signed by the key ring's active key for the client's algorithm.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from authlib.oidc.core.grants.util import create_half_hash
+from joserfc import jwt
+from sqlalchemy import select, update
+
+from ..clock import now
+from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, new_token, token_hash
+from ..extensions import db
+from ..models import Citizen, Client, Token
+from ..services import services
+
+
+@dataclass
+class AuthContext:
+    """How the citizen authenticated, carried from the session to the code to every refresh."""
+
+    auth_time: int | None = None
+    acr: str | None = None
+    amr: list[str] = field(default_factory=list)
+    sid: str | None = None
+
+
+def new_grant_id() -> str:
+    return secrets.token_hex(16)
+
+
+def access_token_ttl(client: Client) -> int:
+    return client.access_token_ttl or services().settings.access_token_ttl
+
+
+def refresh_token_ttl(client: Client) -> int:
+    return client.refresh_token_ttl or services().settings.refresh_token_ttl
+
+
+def generate_access_token(*_args, **_kwargs) -> str:
+    return new_token(ACCESS_TOKEN_PREFIX)
+
+
+def generate_refresh_token(*_args, **_kwargs) -> str:
+    return new_token(REFRESH_TOKEN_PREFIX)
+
+
+def store(token: dict, client: Client, citizen: Citizen | None, grant_id: str, ctx: AuthContext) -> None:
+    """Add the token response's access and refresh tokens to the session (hashes only)."""
+    at = now()
+    common = dict(
+        grant_id=grant_id,
+        client_id=client.client_id,
+        citizen_pk=citizen.id if citizen else None,
+        scope=token.get("scope", ""),
+        auth_time=ctx.auth_time,
+        acr=ctx.acr,
+        amr=ctx.amr,
+        sid=ctx.sid,
+        issued_at=at,
+    )
+    db.session.add(
+        Token(
+            token_hash=token_hash(token["access_token"]),
+            kind="access",
+            expires_at=at + int(token["expires_in"]),
+            **common,
+        )
+    )
+    if token.get("refresh_token"):
+        db.session.add(
+            Token(
+                token_hash=token_hash(token["refresh_token"]),
+                kind="refresh",
+                expires_at=at + refresh_token_ttl(client),
+                **common,
+            )
+        )
+
+
+def find(value: str | None, kind: str | None = None) -> Token | None:
+    """The stored token this value is, whatever its state (callers check ``is_live``)."""
+    if not isinstance(value, str) or len(value) > 200:
+        return None
+    if value.startswith(ACCESS_TOKEN_PREFIX):
+        found_kind = "access"
+    elif value.startswith(REFRESH_TOKEN_PREFIX):
+        found_kind = "refresh"
+    else:
+        return None  # not ours (an ID token, say): no database round trip
+    if kind is not None and kind != found_kind:
+        return None
+    return db.session.scalar(select(Token).where(Token.token_hash == token_hash(value)))
+
+
+def revoke_grant(grant_id: str) -> int:
+    """Revoke every token one login produced (code replay, refresh reuse, refresh revocation)."""
+    result = db.session.execute(
+        update(Token).where(Token.grant_id == grant_id, Token.revoked_at.is_(None)).values(revoked_at=now())
+    )
+    return result.rowcount
+
+
+def revoke_session_access_tokens(sid: str) -> None:
+    """Logout ends the session's access tokens; offline refresh tokens survive, as consented."""
+    db.session.execute(
+        update(Token)
+        .where(Token.sid == sid, Token.kind == "access", Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+
+
+def id_token(
+    client: Client, citizen: Citizen, ctx: AuthContext, *, nonce: str | None, access_token: str | None
+) -> str:
+    """An ID token (OIDC Core §2) signed with the active key for the client's algorithm."""
+    settings = services().settings
+    alg = client.id_token_signed_response_alg or settings.id_token_alg
+    key = services().keyring.signing_key(alg)
+    at = now()
+    claims = {
+        "iss": settings.issuer,
+        "sub": citizen.subject,
+        "aud": client.client_id,
+        "iat": at,
+        "exp": at + (client.id_token_ttl or settings.id_token_ttl),
+        "auth_time": ctx.auth_time,
+        "acr": ctx.acr,
+        "amr": ctx.amr or None,
+        "sid": ctx.sid,
+        "nonce": nonce,
+        "azp": client.client_id,
+    }
+    if access_token:
+        claims["at_hash"] = create_half_hash(access_token, alg).decode()
+    claims = {k: v for k, v in claims.items() if v is not None}
+    header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
+    return jwt.encode(header, claims, key, algorithms=[alg])

@@ -1,0 +1,1 @@
+"""Security headers, rate limits and the audit trail."""

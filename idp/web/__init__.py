@@ -1,0 +1,1 @@
+"""HTTP in, HTTP out: parse the request, call one service, render or serialise."""

@@ -1,0 +1,135 @@
+"""The pages a citizen sees: login, consent, and a small home page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+
+from ..extensions import db
+from ..identity import citizens, consent, sessions
+from ..oauth import authorize
+from ..oauth.claims import scope_label
+from ..oauth.errors import ProtocolError
+from ..services import services
+from . import cookies
+from .i18n import negotiate, t, use_locale
+from .responses import to_portal
+
+bp = Blueprint("auth", __name__)
+
+MAX_IDENTIFIER = 254
+MAX_PASSWORD = 1024  # Argon2 takes any length; a cap stops a megabyte "password" costing CPU
+
+
+def _interaction_or_none():
+    raw = request.values.get("interaction")
+    if raw is None:
+        return None, None
+    interaction = authorize.find_interaction(raw)
+    if interaction is None:
+        raise ProtocolError("invalid_request", "expired", redirect=False)
+    try:
+        req = authorize.resume(interaction)
+    except authorize.RedirectableError as exc:
+        raise ProtocolError(exc.error.error, exc.error.description, redirect=False) from None
+    use_locale(negotiate(req.ui_locales))
+    return interaction, req
+
+
+@bp.get("/")
+def home() -> Response:
+    current = sessions.find(cookies.session_cookie())
+    return Response(render_template("home.html", citizen=current.citizen if current else None))
+
+
+@bp.get("/login")
+def login() -> Response:
+    interaction, req = _interaction_or_none()
+    return _login_form(interaction, req, identifier=req.login_hint if req else "")
+
+
+def _login_form(
+    interaction, req, identifier: str = "", error: str | None = None, status: int = 200
+) -> Response:
+    return Response(
+        render_template(
+            "login.html",
+            interaction=interaction,
+            client=req.client if req else None,
+            identifier=identifier or "",
+            error=error,
+        ),
+        status=status,
+    )
+
+
+@bp.post("/login")
+def login_submit() -> Response:
+    interaction, req = _interaction_or_none()
+    identifier = request.form.get("identifier", "").strip()[:MAX_IDENTIFIER]
+    password = request.form.get("password", "")
+    if not identifier or not password or len(password) > MAX_PASSWORD:
+        return _login_form(interaction, req, identifier, t("login_missing"), 400)
+    citizen, _reason = citizens.authenticate(identifier, password, services().passwords)
+    if citizen is None:
+        db.session.commit()  # nothing to keep; ends the read transaction
+        # One message for every reason: no hint whether the account exists.
+        return _login_form(interaction, req, identifier, t("login_failed"), 401)
+    cookie_value, row = sessions.start(
+        citizen,
+        services().settings.session_ttl,
+        amr=["pwd"],
+        acr=sessions.PASSWORD_ACR,
+        user_agent=request.user_agent.string,
+        ip_address=request.remote_addr,
+        previous_cookie=cookies.session_cookie(),
+    )
+    if interaction is not None:
+        interaction.login_done_at = row.auth_time
+    db.session.commit()
+    session.clear()  # a new CSRF token for the logged-in browser
+    target = (
+        url_for("oidc.resume", interaction=interaction.id)
+        if interaction is not None
+        else url_for("auth.home")
+    )
+    response = redirect(target, code=303)
+    cookies.set_session_cookie(response, cookie_value)
+    return response
+
+
+@bp.get("/consent")
+def consent_page() -> Response:
+    interaction, req = _interaction_or_none()
+    if req is None:
+        raise ProtocolError("invalid_request", "expired", redirect=False)
+    current = sessions.find(cookies.session_cookie())
+    if current is None:
+        return redirect(url_for("auth.login", interaction=interaction.id), code=303)
+    already = consent.granted_scopes(current.citizen_pk, req.client.client_id)
+    locale = negotiate(req.ui_locales)
+    items = [(s, scope_label(s, locale), s in already) for s in req.scopes]
+    return Response(
+        render_template(
+            "consent.html", interaction=interaction, client=req.client, items=items, citizen=current.citizen
+        )
+    )
+
+
+@bp.post("/consent")
+def consent_submit() -> Response:
+    interaction, req = _interaction_or_none()
+    if req is None:
+        raise ProtocolError("invalid_request", "expired", redirect=False)
+    current = sessions.find(cookies.session_cookie())
+    if current is None:
+        return redirect(url_for("auth.login", interaction=interaction.id), code=303)
+    if request.form.get("decision") != "allow":
+        db.session.delete(interaction)
+        db.session.commit()
+        error = ProtocolError("access_denied", "The citizen did not allow sharing.")
+        return to_portal(req, authorize.error_params(req, error))
+    consent.remember(current.citizen_pk, req.client.client_id, set(req.scopes))
+    code = authorize.issue_code(req, current)
+    db.session.delete(interaction)
+    db.session.commit()
+    return to_portal(req, authorize.response_params(req, code=code))

@@ -1,0 +1,65 @@
+"""Errors turned into responses in one place: JSON for API clients, a page for people."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from ..oauth.errors import ProtocolError
+from .i18n import t
+
+log = logging.getLogger(__name__)
+
+API_PATHS = ("/token", "/userinfo", "/introspect", "/revoke", "/jwks.json", "/.well-known/")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(API_PATHS)
+
+
+def protocol_error_page(error: ProtocolError, status: int = 400) -> Response:
+    if wants_json():
+        response = jsonify({"error": error.error, "error_description": error.description})
+        response.status_code = status
+        return response
+    description = t("expired") if error.description == "expired" else error.description
+    return Response(render_template("error.html", error=error.error, description=description), status=status)
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ProtocolError)
+    def on_protocol_error(error: ProtocolError) -> Response:
+        db.session.rollback()
+        return protocol_error_page(error, error.status)
+
+    @app.errorhandler(CSRFError)
+    def on_csrf(error: CSRFError) -> Response:
+        return protocol_error_page(ProtocolError("invalid_request", t("expired"), redirect=False))
+
+    @app.errorhandler(HTTPException)
+    def on_http(error: HTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
+            error.code, "invalid_request"
+        )
+        description = t("not_found") if error.code == 404 else (error.description or code)
+        return protocol_error_page(ProtocolError(code, description, redirect=False), error.code or 400)
+
+    @app.errorhandler(Exception)
+    def on_unexpected(error: Exception) -> Response:
+        db.session.rollback()
+        # The exception text may hold request data (SQL parameters…): log where, not what.
+        log.error(
+            "unexpected %s at %s %s\n%s",
+            error.__class__.__name__,
+            request.method,
+            request.path,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        return protocol_error_page(
+            ProtocolError("server_error", "An unexpected error occurred.", redirect=False), 500
+        )

@@ -1,0 +1,239 @@
+"""The protocol endpoints: discovery, JWKS, authorize, token, userinfo, revoke, introspect, logout."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from ..clock import now
+from ..extensions import csrf, db
+from ..identity import sessions
+from ..oauth import authorize, logout
+from ..oauth import tokens as token_store
+from ..oauth.claims import userinfo as userinfo_claims
+from ..oauth.errors import ProtocolError
+from ..services import services
+from . import cookies
+from .i18n import negotiate, use_locale
+from .params import multi_params
+from .responses import to_portal
+
+bp = Blueprint("oidc", __name__)
+
+
+def _static(body: bytes, etag: str, max_age: int) -> Response:
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype="application/json")
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    body, etag = current_app.extensions["idp.discovery"]
+    return _static(body, etag, 3600)
+
+
+@bp.get("/jwks.json")
+def jwks() -> Response:
+    body, etag = services().keyring.jwks()
+    # Shorter than any pre-publication window, so a rotated-in key is known before it signs.
+    return _static(body, etag, 300)
+
+
+# --- authorization --------------------------------------------------------------------------
+def answer(
+    req: authorize.AuthorizationRequest, session, interaction=None, login_just_done: bool = False
+) -> Response:
+    """Decide what the citizen must do next, and do it."""
+    try:
+        decision = authorize.decide(req, session, login_just_done)
+    except authorize.RedirectableError as exc:
+        if interaction is not None:
+            db.session.delete(interaction)
+        db.session.commit()
+        return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
+    if decision.action == "issue":
+        code = authorize.issue_code(req, session)
+        if interaction is not None:
+            db.session.delete(interaction)
+        db.session.commit()
+        return to_portal(req, authorize.response_params(req, code=code))
+    if interaction is None:
+        interaction = authorize.park(multi_params(), req)
+    db.session.commit()
+    endpoint = "auth.login" if decision.action == "login" else "auth.consent_page"
+    return redirect(url_for(endpoint, interaction=interaction.id))
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt  # a portal's form post starts a login; it changes nothing by itself
+def authorization() -> Response:
+    try:
+        req = authorize.validate(multi_params())
+    except authorize.RedirectableError as exc:
+        return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
+    use_locale(negotiate(req.ui_locales))
+    return answer(req, sessions.find(cookies.session_cookie()))
+
+
+@bp.get("/authorize/resume")
+def resume() -> Response:
+    """Where the login and consent pages send the browser back to."""
+    interaction = authorize.find_interaction(request.args.get("interaction"))
+    if interaction is None:
+        raise ProtocolError("invalid_request", "expired", redirect=False)
+    try:
+        req = authorize.resume(interaction)
+    except authorize.RedirectableError as exc:
+        return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
+    use_locale(negotiate(req.ui_locales))
+    session = sessions.find(cookies.session_cookie())
+    just_logged_in = (
+        session is not None
+        and interaction.login_done_at is not None
+        and session.auth_time >= interaction.login_done_at
+    )
+    return answer(req, session, interaction, login_just_done=just_logged_in)
+
+
+# --- token, revocation, introspection (Authlib) ----------------------------------------------
+def _authlib(response: Response) -> Response:
+    """Commit what a successful call wrote; a failed call writes nothing."""
+    if response.status_code == 200:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.post("/token")
+@csrf.exempt
+def token() -> Response:
+    return _authlib(current_app.extensions["idp.oauth"].create_token_response())
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke() -> Response:
+    return _authlib(current_app.extensions["idp.oauth"].create_endpoint_response("revocation"))
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect() -> Response:
+    return _authlib(current_app.extensions["idp.oauth"].create_endpoint_response("introspection"))
+
+
+# --- userinfo (OIDC Core §5.3, RFC 6750) -----------------------------------------------------
+def _bearer_error(status: int, error: str | None, description: str | None) -> Response:
+    response = jsonify({"error": error, "error_description": description} if error else {})
+    response.status_code = status
+    challenge = 'Bearer realm="thainguyen-id"'
+    if error:
+        challenge += f', error="{error}", error_description="{description}"'
+    response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+def _presented_token() -> tuple[str | None, int]:
+    """(token, number of places it was presented in). RFC 6750 §2: exactly one method."""
+    found = []
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            found.append(value.strip())
+        else:
+            found.append(None)
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        found += request.form.getlist("access_token")
+    return (found[0] if len(found) == 1 else None), len(found)
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo() -> Response:
+    value, places = _presented_token()
+    if places == 0:
+        return _bearer_error(401, None, None)
+    if value is None:
+        return _bearer_error(400, "invalid_request", "Send exactly one Bearer access token.")
+    row = token_store.find(value, kind="access")
+    if row is None or not row.is_live() or row.citizen is None or not row.citizen.is_active:
+        return _bearer_error(401, "invalid_token", "The access token is not valid.")
+    scopes = set(row.scope.split())
+    if "openid" not in scopes:
+        return _bearer_error(403, "insufficient_scope", "The access token lacks the openid scope.")
+    response = jsonify(userinfo_claims(row.citizen, scopes))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- RP-initiated logout ----------------------------------------------------------------------
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt  # the portal's own request; ending a session needs a matching id_token_hint or a confirmation
+def end_session() -> Response:
+    params = {
+        name: values[0]
+        for name, values in multi_params().items()
+        if name
+        in ("id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales", "logout_hint")
+    }
+    use_locale(negotiate(params.get("ui_locales", "").split()))
+    req = logout.validate(params)
+    session = sessions.find(cookies.session_cookie())
+    hint_matches = (
+        session is not None and req.hint_subject is not None and req.hint_subject == session.citizen.subject
+    )
+    if session is not None and not hint_matches:
+        # Without proof that the portal speaks for this session, the citizen confirms (no
+        # logout by a forged link), and the form carries the request on.
+        return Response(
+            render_template("logout_confirm.html", params=params, citizen=session.citizen, client=req.client)
+        )
+    return finish_logout(req, session)
+
+
+@bp.post("/logout/confirm")
+def confirm_logout() -> Response:
+    params = {
+        name: request.form[name]
+        for name in ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")
+        if request.form.get(name)
+    }
+    req = logout.validate(params)
+    return finish_logout(req, sessions.find(cookies.session_cookie()))
+
+
+def finish_logout(req: logout.LogoutRequest, session) -> Response:
+    if session is not None:
+        session.ended_at = now()
+        token_store.revoke_session_access_tokens(session.sid)
+    db.session.commit()
+    if req.post_logout_redirect_uri:
+        target = req.post_logout_redirect_uri
+        if req.state:
+            target += ("&" if "?" in target else "?") + urlencode({"state": req.state})
+        response = redirect(target, code=302)
+    else:
+        response = Response(render_template("logged_out.html"))
+    cookies.clear_session_cookie(response)
+    return response

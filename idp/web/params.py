@@ -1,0 +1,44 @@
+"""Strict reading of request parameters: bad UTF-8 and repeated parameters are refused, not
+silently repaired (Werkzeug replaces undecodable bytes, which would let two spellings of one
+value through).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from flask import request
+
+from ..oauth.errors import BadRequest
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _decode(raw: bytes, where: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            raw.decode("ascii", "strict"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=100,
+        )
+    except UnicodeDecodeError:
+        raise BadRequest(f"The {where} is not valid UTF-8.") from None
+    except ValueError:
+        raise BadRequest(f"The {where} has too many parameters.") from None
+
+
+def check_encoding() -> None:
+    """Run before every request: the query string and a form body must be valid UTF-8."""
+    if request.query_string:
+        _decode(request.query_string, "query string")
+    if request.mimetype == FORM and request.content_length:
+        _decode(request.get_data(cache=True), "form body")
+
+
+def multi_params() -> dict[str, list[str]]:
+    """Every parameter with all its values: the query for GET, the form body for POST."""
+    source = request.form if request.method == "POST" else request.args
+    return {name: source.getlist(name) for name in source}

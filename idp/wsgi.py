@@ -1,0 +1,5 @@
+"""The WSGI entry point for the production server: ``granian --interface wsgi idp.wsgi:app``."""
+
+from . import create_app
+
+app = create_app()
