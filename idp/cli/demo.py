@@ -86,6 +86,7 @@ def command(no_serve: bool) -> None:
         click.echo("demo set up")
         return
     env = {**os.environ, "DEMO_ISSUER": settings.issuer, "DEMO_CLIENT_FILE": str(credentials_file)}
+    env.pop("FLASK_RUN_FROM_CLI", None)  # set by the idp command; it would stop app.run() in the portal
     idp = subprocess.Popen(granian_argv("127.0.0.1:5000", 1, 4), env=env)
     portal = subprocess.Popen([sys.executable, "-m", "examples.demo_portal"], env=env, cwd=PROJECT_ROOT)
     click.echo(f"""
