@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, Settings
 from .extensions import csrf, db, migrate
@@ -96,6 +97,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_app_commands(app)
 
+    if settings.trust_proxy:
+        # One reverse proxy in front (nginx): its X-Forwarded-For is the citizen's address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     if settings.issuer_path:
         app.wsgi_app = PathPrefix(app.wsgi_app, settings.issuer_path)
     return app
