@@ -12,7 +12,9 @@ from .config import PROJECT_ROOT, Settings
 from .extensions import csrf, db, migrate
 from .identity.passwords import Passwords
 from .keystore import KeyRing
+from .keystore.database import DatabaseKeyStore
 from .keystore.files import FileKeyStore
+from .keystore.lifecycle import Policy
 from .keystore.passphrase import resolve_passphrase
 from .services import Services
 
@@ -69,11 +71,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_sqlite_pragmas(app)
 
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
-    store = FileKeyStore(Path(settings.keys_dir), resolve_passphrase(settings))
-    keyring = KeyRing(store, algorithms=("RS256", "ES256"), check_interval=settings.key_cache_seconds)
+    keyring = build_keyring(settings)
     app.extensions["idp"] = Services(settings=settings, passwords=passwords, keyring=keyring)
-    keyring.ensure_keys()  # first start: a key per algorithm
-    keyring.refresh(force=True)
+    with app.app_context():
+        keyring.start()  # first start: an active and a next key per algorithm
 
     from .oauth.discovery import document
     from .oauth.server import create_authorization_server
@@ -103,6 +104,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.issuer_path:
         app.wsgi_app = PathPrefix(app.wsgi_app, settings.issuer_path)
     return app
+
+
+def build_keyring(settings: Settings) -> KeyRing:
+    passphrase = resolve_passphrase(settings)
+    if settings.keys_store == "database":
+        store = DatabaseKeyStore(settings.database_url, passphrase, settings.instance_dir)
+    else:
+        store = FileKeyStore(Path(settings.keys_dir), passphrase)
+    policy = Policy(
+        algorithms=settings.signing_algs,
+        rsa_bits=settings.rsa_key_bits,
+        retire_grace=settings.id_token_ttl + settings.clock_skew,
+        min_publication=settings.jwks_max_age + settings.key_cache_seconds,
+    )
+    return KeyRing(store, settings.signing_algs, settings.key_cache_seconds, policy)
 
 
 def _template_context() -> dict:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-SUPPORTED_SIGNING_ALGS = ("RS256", "ES256")
+SUPPORTED_SIGNING_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
 
 
 class ConfigError(ValueError):
@@ -74,6 +74,27 @@ def parse_alg(name: str, raw: str) -> str:
     return raw
 
 
+def parse_algs(name: str, raw: str) -> tuple[str, ...]:
+    algs = tuple(dict.fromkeys(a.strip() for a in raw.split(",") if a.strip()))
+    if not algs or any(a not in SUPPORTED_SIGNING_ALGS for a in algs):
+        raise ConfigError(
+            f"{name}={raw!r}: expected a comma-separated list of {', '.join(SUPPORTED_SIGNING_ALGS)}"
+        )
+    return algs
+
+
+def parse_rsa_bits(name: str, raw: str) -> int:
+    if raw not in ("2048", "3072", "4096"):
+        raise ConfigError(f"{name}={raw!r}: expected 2048, 3072 or 4096")
+    return int(raw)
+
+
+def parse_key_store(name: str, raw: str) -> str:
+    if raw not in ("files", "database"):
+        raise ConfigError(f"{name}={raw!r}: expected files or database")
+    return raw
+
+
 def parse_locale(name: str, raw: str) -> str:
     if raw not in ("vi", "en"):
         raise ConfigError(f"{name}={raw!r}: expected vi or en")
@@ -126,7 +147,38 @@ class Settings:
         "Encrypts private keys at rest. Default: a key file generated in the instance folder.",
     )
     id_token_alg: str = _setting(
-        "IDP_ID_TOKEN_ALG", "RS256", parse_alg, "Default ID token signing algorithm (RS256 or ES256)."
+        "IDP_ID_TOKEN_ALG",
+        "RS256",
+        parse_alg,
+        "Default ID token signing algorithm (one of IDP_SIGNING_ALGS).",
+    )
+    signing_algs: tuple = _setting(
+        "IDP_SIGNING_ALGS",
+        "RS256,PS256,ES256,EdDSA",
+        parse_algs,
+        "Algorithms with an active signing key, offered to portals in discovery.",
+    )
+    rsa_key_bits: int = _setting(
+        "IDP_RSA_KEY_BITS", "2048", parse_rsa_bits, "Size of new RSA keys: 2048, 3072 or 4096."
+    )
+    keys_store: str = _setting(
+        "IDP_KEYS_STORE",
+        "files",
+        parse_key_store,
+        "Where signing keys live: files (under IDP_KEYS_DIR) or database (shared by every instance).",
+    )
+    jwks_max_age: int = _setting(
+        "IDP_JWKS_MAX_AGE",
+        "5m",
+        parse_duration,
+        "Cache-Control max-age of the JWKS; a next key is published this long (plus "
+        "IDP_KEY_CACHE_SECONDS) before it may sign.",
+    )
+    clock_skew: int = _setting(
+        "IDP_CLOCK_SKEW",
+        "60s",
+        parse_duration,
+        "Clock difference tolerated between us and the portals; added to a retired key's publication time.",
     )
     access_token_ttl: int = _setting("IDP_ACCESS_TOKEN_TTL", "10m", parse_duration, "Access token lifetime.")
     id_token_ttl: int = _setting("IDP_ID_TOKEN_TTL", "10m", parse_duration, "ID token lifetime.")
@@ -209,6 +261,11 @@ class Settings:
         elif not str(values["database_url"]).startswith(("sqlite:", "postgresql")):
             raise ConfigError(
                 f"IDP_DATABASE_URL={values['database_url']!r}: expected a sqlite:/// or postgresql:// URL"
+            )
+        if values["id_token_alg"] not in values["signing_algs"]:
+            raise ConfigError(
+                f"IDP_ID_TOKEN_ALG={values['id_token_alg']!r}: expected one of IDP_SIGNING_ALGS "
+                f"({', '.join(values['signing_algs'])})"
             )
         return cls(**values)
 

@@ -18,10 +18,11 @@ def _create_app() -> Flask:
 
 
 def register_app_commands(app: Flask) -> None:
-    from . import clients, demo, serve, users
+    from . import clients, demo, keys, serve, users
 
     app.cli.add_command(clients.group)
     app.cli.add_command(users.group)
+    app.cli.add_command(keys.group)
     app.cli.add_command(serve.command)
     app.cli.add_command(demo.command)
 

@@ -14,11 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-
+from .crypto import decrypt_pem, encrypt_pem
 from .store import KeyStoreError, StoredKey
 
 MANIFEST = "manifest.json"
+_FIELDS = ("kid", "alg", "state", "created_at", "activated_at", "retire_after")
 
 
 class FileKeyStore:
@@ -34,44 +34,28 @@ class FileKeyStore:
             return "empty"
         return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
-    def _manifest(self) -> dict:
+    def _entries(self) -> list[dict]:
         path = self.directory / MANIFEST
         try:
-            return json.loads(path.read_text())
+            return json.loads(path.read_text())["keys"]
         except FileNotFoundError:
-            return {"keys": []}
-        except (ValueError, OSError) as exc:
+            return []
+        except (ValueError, KeyError, TypeError, OSError) as exc:
             raise KeyStoreError(f"{path}: not a readable key manifest ({exc.__class__.__name__})") from None
 
     def load(self) -> tuple[list[StoredKey], list[str]]:
         keys, problems = [], []
-        for entry in self._manifest().get("keys", []):
+        for entry in self._entries():
             path = self.directory / f"{entry['kid']}.pem"
             try:
-                private = serialization.load_pem_private_key(path.read_bytes(), self._passphrase)
+                pem = decrypt_pem(path.read_bytes(), self._passphrase)
             except FileNotFoundError:
                 problems.append(f"{path}: missing")
                 continue
-            except (ValueError, TypeError) as exc:
-                problems.append(
-                    f"{path}: cannot be decrypted or parsed (corrupt file or wrong "
-                    f"IDP_KEYS_PASSPHRASE): {exc.__class__.__name__}"
-                )
+            except KeyStoreError as exc:
+                problems.append(f"{path}: {exc}")
                 continue
-            pem = private.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-            keys.append(
-                StoredKey(
-                    kid=entry["kid"],
-                    alg=entry["alg"],
-                    state=entry["state"],
-                    created_at=entry["created_at"],
-                    activated_at=entry.get("activated_at"),
-                    retire_after=entry.get("retire_after"),
-                    private_pem=pem,
-                )
-            )
+            keys.append(StoredKey(**{f: entry.get(f) for f in _FIELDS}, private_pem=pem))
         return keys, problems
 
     # --- writing ---------------------------------------------------------------------------
@@ -86,34 +70,25 @@ class FileKeyStore:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def add(self, key: StoredKey) -> None:
-        private = serialization.load_pem_private_key(key.private_pem, None)
-        encrypted = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(self._passphrase),
-        )
-        self._write(f"{key.kid}.pem", encrypted)
-        manifest = self._manifest()
-        manifest["keys"].append(
-            {
-                "kid": key.kid,
-                "alg": key.alg,
-                "state": key.state,
-                "created_at": key.created_at,
-                "activated_at": key.activated_at,
-                "retire_after": key.retire_after,
-            }
-        )
-        self._write(MANIFEST, json.dumps(manifest, indent=2).encode())
+        self._write(f"{key.kid}.pem", encrypt_pem(key.private_pem, self._passphrase))
+        entries = [e for e in self._entries() if e["kid"] != key.kid]
+        entries.append({f: getattr(key, f) for f in _FIELDS})
+        self._write_manifest(entries)
 
-    def set_state(self, kid: str, state: str, at: int) -> None:
-        manifest = self._manifest()
-        for entry in manifest["keys"]:
-            if entry["kid"] == kid:
-                entry["state"] = state
-                if state == "active":
-                    entry["activated_at"] = at
-        self._write(MANIFEST, json.dumps(manifest, indent=2).encode())
+    def update(self, key: StoredKey) -> None:
+        entries = self._entries()
+        for entry in entries:
+            if entry["kid"] == key.kid:
+                entry.update({f: getattr(key, f) for f in _FIELDS})
+        self._write_manifest(entries)
+
+    def remove(self, kid: str) -> None:
+        self._write_manifest([e for e in self._entries() if e["kid"] != kid])
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / f"{kid}.pem").unlink()
+
+    def _write_manifest(self, entries: list[dict]) -> None:
+        self._write(MANIFEST, json.dumps({"keys": entries}, indent=2).encode())
 
     def _write(self, name: str, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """The key ring: keys parsed once, cached, and refreshed by a cheap version check.
 
-The oauth layer asks it for the signing key of an algorithm and for the public JWKS (as bytes
-with an ETag). No request reads a file or parses a key unless the store's version changed.
+The oauth layer asks it for the signing key of an algorithm and for the public JWKS (bytes and
+an ETag). No request reads a file or parses a key unless the store's version changed, and each
+worker looks at the version at most once per ``check_interval`` seconds: a rotation reaches every
+worker of every instance within that bound, without a restart.
 """
 
 from __future__ import annotations
@@ -12,112 +14,111 @@ import logging
 import threading
 import time
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwk import KeySet
 
-from ..clock import now
-from .store import KeyStore, KeyStoreError, StoredKey
+from . import lifecycle
+from .store import PUBLISHED_STATES, KeyStore, KeyStoreError
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_STATES = ("next", "active", "retired")
-
-
-def generate(alg: str) -> StoredKey:
-    """A new private key for ``alg``; its kid is the RFC 7638 thumbprint."""
-    if alg == "RS256":
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    elif alg == "ES256":
-        private = ec.generate_private_key(ec.SECP256R1())
-    else:
-        raise KeyStoreError(f"unsupported algorithm {alg}")
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    kid = _import(pem, alg, None).thumbprint()
-    return StoredKey(
-        kid=kid,
-        alg=alg,
-        state="active",
-        created_at=now(),
-        activated_at=now(),
-        retire_after=None,
-        private_pem=pem,
-    )
-
-
-def _import(pem: bytes, alg: str, kid: str | None):
-    params = {"alg": alg, "use": "sig"}
-    if kid:
-        params["kid"] = kid
-    cls = RSAKey if alg.startswith(("RS", "PS")) else ECKey
-    return cls.import_key(pem, params)
-
 
 class KeyRing:
-    def __init__(self, store: KeyStore, algorithms: tuple[str, ...], check_interval: int) -> None:
+    def __init__(
+        self,
+        store: KeyStore,
+        algorithms: tuple[str, ...],
+        check_interval: int,
+        policy: lifecycle.Policy | None = None,
+    ) -> None:
         self.store = store
         self.algorithms = algorithms
         self.check_interval = check_interval
+        self.policy = policy or lifecycle.Policy(algorithms, 2048, retire_grace=3600, min_publication=0)
         self._lock = threading.Lock()
         self._version: str | None = None
-        self._checked_at = 0.0
+        self._checked_at = float("-inf")
         self._signing: dict[str, object] = {}
-        self._private_set: KeySet | None = None
+        self._published: dict[str, object] = {}
+        self._verification = KeySet([])
         self.jwks_bytes = b""
         self.jwks_etag = ""
-        self.known_kids: frozenset[str] = frozenset()
+        self.problems: list[str] = []
+        self._needs_start = False
 
-    def ensure_keys(self) -> list[str]:
-        """Create an active key for every algorithm that has none. Returns the kids created."""
-        created = []
-        with self.store.lock():
-            keys, _ = self.store.load()
-            active_algs = {k.alg for k in keys if k.state == "active"}
-            for alg in self.algorithms:
-                if alg not in active_algs:
-                    key = generate(alg)
-                    self.store.add(key)
-                    created.append(key.kid)
-                    log.info("created signing key kid=%s alg=%s", key.kid, alg)
-        self._checked_at = 0.0
-        return created
+    def ensure_keys(self) -> list[lifecycle.Change]:
+        """First start (or a newly configured algorithm): an active and a next key per algorithm."""
+        changes = lifecycle.ensure(self.store, self.policy)
+        for change in changes:
+            log.info("signing key %s", change)
+        self._checked_at = float("-inf")
+        return changes
+
+    def start(self) -> None:
+        """At start-up: create missing keys and load them. A database store whose table does not
+        exist yet (before `idp db upgrade`) is left for the first request to try again."""
+        try:
+            self.ensure_keys()
+            self.refresh(force=True)
+        except KeyStoreError:
+            raise
+        except Exception as exc:
+            log.warning("signing keys not loaded yet (%s); run `idp db upgrade`", exc.__class__.__name__)
+            self._needs_start = True
 
     def refresh(self, force: bool = False) -> None:
         """Reload when the store changed; at most one version check per interval."""
+        if self._needs_start:
+            self._needs_start = False
+            self.start()
+            return
         if not force and time.monotonic() - self._checked_at < self.check_interval:
             return
         with self._lock:
+            if not force and time.monotonic() - self._checked_at < self.check_interval:
+                return  # another thread just did it
             self._checked_at = time.monotonic()
-            version = self.store.version()
-            if version == self._version and not force:
+            try:
+                version = self.store.version()
+                if version == self._version and not force:
+                    return
+                keys, problems = self.store.load()
+            except Exception as exc:
+                if not self._signing:
+                    raise
+                log.error("key store unreadable, still using the cached keys: %s", exc)
                 return
-            keys, problems = self.store.load()
             for problem in problems:
                 log.error("signing key unusable, skipped: %s", problem)
+            self.problems = problems
             self._install(keys)
             self._version = version
 
-    def _install(self, keys: list[StoredKey]) -> None:
-        signing, published, private = {}, [], []
+    def _install(self, keys) -> None:
+        signing, published = {}, {}
         for stored in keys:
-            key = _import(stored.private_pem, stored.alg, stored.kid)
-            if stored.state in PUBLISHED_STATES:
-                published.append(key.as_dict(private=False))
-                private.append(key)
+            if stored.state not in PUBLISHED_STATES:
+                continue
+            key = lifecycle.import_jwk(stored.private_pem, stored.alg, stored.kid)
+            published[stored.kid] = key
             if stored.state == "active":
                 signing[stored.alg] = key
+        for alg, key in self._signing.items():
+            if alg not in signing and key.kid not in {k.kid for k in keys if k.state == "revoked"}:
+                # Its active key became unreadable: keep signing with the copy in memory, and keep
+                # publishing it, rather than stop or serve a JWKS that cannot verify our tokens.
+                log.error(
+                    "no readable active %s key in the store; still signing with cached kid=%s", alg, key.kid
+                )
+                signing[alg] = key
+                published.setdefault(key.kid, key)
         if not signing:
-            # Keep serving with what we had rather than publish a JWKS that cannot verify.
-            if self._signing:
-                log.error("key store has no usable active key; still signing with the cached keys")
-                return
             raise KeyStoreError("no usable active signing key in the key store")
-        body = json.dumps({"keys": published}, separators=(",", ":")).encode()
+        body = json.dumps(
+            {"keys": [k.as_dict(private=False) for k in published.values()]}, separators=(",", ":")
+        ).encode()
         self._signing = signing
-        self._private_set = KeySet(private)
-        self.known_kids = frozenset(k["kid"] for k in published)
+        self._published = published
+        self._verification = KeySet(list(published.values()))
         self.jwks_bytes = body
         self.jwks_etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
@@ -128,10 +129,14 @@ class KeyRing:
         except KeyError:
             raise KeyStoreError(f"no active {alg} signing key") from None
 
-    def verification_keys(self) -> KeySet:
-        """The published keys (tokens signed by a revoked key no longer verify)."""
+    def active_algorithms(self) -> tuple[str, ...]:
         self.refresh()
-        return self._private_set
+        return tuple(a for a in self.algorithms if a in self._signing)
+
+    def verification_keys(self) -> KeySet:
+        """The published keys: a token signed by a revoked or removed key no longer verifies."""
+        self.refresh()
+        return self._verification
 
     def jwks(self) -> tuple[bytes, str]:
         self.refresh()

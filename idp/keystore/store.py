@@ -1,17 +1,19 @@
-"""The key-store interface. Back-ends keep keys; the key ring decides which one signs.
+"""The key-store interface. Back-ends keep keys; the lifecycle decides states; the key ring signs.
 
-Key states follow the rotation lifecycle: ``next`` (published, not yet signing) → ``active``
-(signs; one per algorithm) → ``retired`` (published until its tokens expire) → removed, and
-``revoked`` (withdrawn at once). Callers only ask the key ring for "the key that signs ES256"
-and "the public JWKS", so the lifecycle can grow without changing them.
+States: ``next`` (published, not yet signing) → ``active`` (signs; one per algorithm) →
+``retired`` (published until every token it signed has expired) → removed; and ``revoked``
+(withdrawn from the JWKS at once, kept on record). Callers ask the key ring only for "the key
+that signs ES256" and "the public JWKS", so the lifecycle changes nothing for them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 STATES = ("next", "active", "retired", "revoked")
+PUBLISHED_STATES = ("next", "active", "retired")
 
 
 class KeyStoreError(RuntimeError):
@@ -26,21 +28,27 @@ class StoredKey:
     created_at: int
     activated_at: int | None
     retire_after: int | None
-    private_pem: bytes  # PKCS#8, unencrypted: only ever in memory
+    private_pem: bytes = b""  # PKCS#8, unencrypted: only ever in memory
+
+    def but(self, **changes) -> StoredKey:
+        return replace(self, **changes)
 
 
 class KeyStore(Protocol):
     def version(self) -> str:
-        """A cheap token that changes whenever the key set changes (no key parsing)."""
+        """A cheap token that changes whenever the key set changes (no key is parsed)."""
 
     def load(self) -> tuple[list[StoredKey], list[str]]:
-        """(the readable keys, one message per key that could not be read)."""
+        """(the readable keys, one message per key that could not be read, naming it)."""
 
     def add(self, key: StoredKey) -> None:
-        """Store a new key (encrypted at rest)."""
+        """Store a new key, its private part encrypted at rest."""
 
-    def set_state(self, kid: str, state: str, at: int) -> None:
-        """Move a key to another state."""
+    def update(self, key: StoredKey) -> None:
+        """Record a key's new state and timestamps (the private part is unchanged)."""
 
-    def lock(self):
-        """A context manager serialising changes across processes."""
+    def remove(self, kid: str) -> None:
+        """Delete a key for good."""
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Serialise changes across processes and instances."""

@@ -6,5 +6,15 @@ from .consent import Consent
 from .grant import AuthorizationCode, Token
 from .interaction import Interaction
 from .session import BrowserSession
+from .signing_key import SigningKey
 
-__all__ = ["AuthorizationCode", "BrowserSession", "Citizen", "Client", "Consent", "Interaction", "Token"]
+__all__ = [
+    "AuthorizationCode",
+    "BrowserSession",
+    "Citizen",
+    "Client",
+    "Consent",
+    "Interaction",
+    "SigningKey",
+    "Token",
+]

@@ -75,6 +75,8 @@ class Token(db.Model):
     acr: Mapped[str | None] = mapped_column(String(100))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The key that signed the ID token issued with this token: revoking that key revokes these.
+    signing_kid: Mapped[str | None] = mapped_column(String(64), index=True)
     issued_at: Mapped[int] = mapped_column(BigInteger, default=now)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     # A refresh token is used once: rotation sets used_at; a second use revokes the family.

@@ -13,6 +13,7 @@ from ..config import SUPPORTED_SIGNING_ALGS
 from ..credentials import CLIENT_SECRET_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Consent, Interaction, Token
+from ..services import services
 from .claims import STANDARD_SCOPES
 from .server import GRANT_TYPES
 
@@ -103,6 +104,11 @@ def validate(spec: ClientSpec) -> None:
 def register(spec: ClientSpec) -> tuple[Client, str | None]:
     """(client, secret). The secret is returned once and stored only as a hash."""
     validate(spec)
+    offered = services().settings.signing_algs
+    if spec.id_token_signed_response_alg and spec.id_token_signed_response_alg not in offered:
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", f"id_token_signed_response_alg: one of {', '.join(offered)}"
+        )
     client_id = spec.client_id or "tn-" + secrets.token_hex(12)
     if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
         raise InvalidClientMetadata("invalid_client_metadata", f"client_id {client_id} is taken")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..config import SUPPORTED_SIGNING_ALGS, Settings
+from ..config import Settings
 from .claims import STANDARD_SCOPES, all_claims
 from .grants import CLIENT_AUTH_METHODS
 from .server import GRANT_TYPES
@@ -30,7 +30,7 @@ def metadata(settings: Settings) -> dict:
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(SUPPORTED_SIGNING_ALGS),
+        "id_token_signing_alg_values_supported": list(settings.signing_algs),
         "token_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
         "revocation_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,

@@ -71,6 +71,7 @@ class IdTokenOnResponse:
             grant.auth_context,
             nonce=code.nonce if code is not None else None,
             access_token=token["access_token"],
+            key=grant.signing_key,
         )
 
 
@@ -119,7 +120,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def save_token(self, token):
         code = self.request.authorization_code
-        tokens.store(token, self.request.client, self.request.user, code.grant_id, self.auth_context)
+        self.signing_key = tokens.signing_key_for(self.request.client)
+        tokens.store(
+            token,
+            self.request.client,
+            self.request.user,
+            code.grant_id,
+            self.auth_context,
+            signing_kid=self.signing_key.kid if "openid" in token.get("scope", "").split() else None,
+        )
 
     def delete_authorization_code(self, authorization_code):
         consumed = db.session.execute(
@@ -163,7 +172,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def save_token(self, token):
         rt = self.request.refresh_token
-        tokens.store(token, self.request.client, self.request.user, rt.grant_id, self.auth_context)
+        self.signing_key = tokens.signing_key_for(self.request.client)
+        tokens.store(
+            token,
+            self.request.client,
+            self.request.user,
+            rt.grant_id,
+            self.auth_context,
+            signing_kid=self.signing_key.kid if "openid" in token.get("scope", "").split() else None,
+        )
 
     def revoke_old_credential(self, refresh_token):
         used = db.session.execute(

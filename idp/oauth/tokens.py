@@ -9,11 +9,14 @@ ID tokens are JWTs signed by the key ring's active key for the client's algorith
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
+import warnings
 from dataclasses import dataclass, field
 
-from authlib.oidc.core.grants.util import create_half_hash
 from joserfc import jwt
+from joserfc.errors import SecurityWarning
 from sqlalchemy import select, update
 
 from ..clock import now
@@ -53,7 +56,14 @@ def generate_refresh_token(*_args, **_kwargs) -> str:
     return new_token(REFRESH_TOKEN_PREFIX)
 
 
-def store(token: dict, client: Client, citizen: Citizen | None, grant_id: str, ctx: AuthContext) -> None:
+def store(
+    token: dict,
+    client: Client,
+    citizen: Citizen | None,
+    grant_id: str,
+    ctx: AuthContext,
+    signing_kid: str | None = None,
+) -> None:
     """Add the token response's access and refresh tokens to the session (hashes only)."""
     at = now()
     common = dict(
@@ -66,6 +76,7 @@ def store(token: dict, client: Client, citizen: Citizen | None, grant_id: str, c
         amr=ctx.amr,
         sid=ctx.sid,
         issued_at=at,
+        signing_kid=signing_kid,
     )
     db.session.add(
         Token(
@@ -118,13 +129,41 @@ def revoke_session_access_tokens(sid: str) -> None:
     )
 
 
+def signing_key_for(client: Client):
+    """The active key for the client's registered algorithm (or the provider's default)."""
+    alg = client.id_token_signed_response_alg or services().settings.id_token_alg
+    return services().keyring.signing_key(alg)
+
+
+def revoke_signed_by(kid: str) -> int:
+    """After a key compromise: the tokens issued together with its signatures stop working."""
+    result = db.session.execute(
+        update(Token).where(Token.signing_kid == kid, Token.revoked_at.is_(None)).values(revoked_at=now())
+    )
+    return result.rowcount
+
+
+def half_hash(value: str, alg: str) -> str:
+    """at_hash (OIDC Core §3.1.3.6): the left half of the hash that goes with ``alg``
+    (SHA-512 for EdDSA with Ed25519, per the OpenID Connect errata)."""
+    digest = hashlib.sha512 if alg == "EdDSA" else hashlib.sha256
+    full = digest(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(full[: len(full) // 2]).rstrip(b"=").decode()
+
+
 def id_token(
-    client: Client, citizen: Citizen, ctx: AuthContext, *, nonce: str | None, access_token: str | None
+    client: Client,
+    citizen: Citizen,
+    ctx: AuthContext,
+    *,
+    nonce: str | None,
+    access_token: str | None,
+    key=None,
 ) -> str:
     """An ID token (OIDC Core §2) signed with the active key for the client's algorithm."""
     settings = services().settings
-    alg = client.id_token_signed_response_alg or settings.id_token_alg
-    key = services().keyring.signing_key(alg)
+    key = key or signing_key_for(client)
+    alg = key.alg
     at = now()
     claims = {
         "iss": settings.issuer,
@@ -140,7 +179,10 @@ def id_token(
         "azp": client.client_id,
     }
     if access_token:
-        claims["at_hash"] = create_half_hash(access_token, alg).decode()
+        claims["at_hash"] = half_hash(access_token, alg)
     claims = {k: v for k, v in claims.items() if v is not None}
     header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
-    return jwt.encode(header, claims, key, algorithms=[alg])
+    with warnings.catch_warnings():
+        # joserfc flags the name "EdDSA" (RFC 9864 prefers "Ed25519"); portals' libraries know "EdDSA".
+        warnings.simplefilter("ignore", SecurityWarning)
+        return jwt.encode(header, claims, key, algorithms=[alg])
