@@ -51,8 +51,9 @@ def discovery() -> Response:
 @bp.get("/jwks.json")
 def jwks() -> Response:
     body, etag = services().keyring.jwks()
-    # Shorter than any pre-publication window, so a rotated-in key is known before it signs.
-    return _static(body, etag, 300)
+    # A next key is published for longer than this before it signs (lifecycle.Policy), so a
+    # portal's cached JWKS always knows the key of a fresh signature.
+    return _static(body, etag, services().settings.jwks_max_age)
 
 
 # --- authorization --------------------------------------------------------------------------
