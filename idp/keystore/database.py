@@ -53,7 +53,8 @@ class DatabaseKeyStore:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        with self.engine.begin() as conn, self._file_lock_if_sqlite():
+        # Lock first, commit before unlocking: the next holder must see our writes.
+        with self._file_lock_if_sqlite(), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
             self._conn = conn
