@@ -85,7 +85,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["idp.oauth"] = create_authorization_server(app)
     app.extensions["idp.discovery"] = document(settings)
-    app.before_request(check_encoding)
+    # First of all before_request functions: the CSRF check reads the form, and must not read it
+    # before its encoding is known to be valid.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_encoding)
     app.register_blueprint(oidc.bp)
     app.register_blueprint(auth.bp)
     errors.init_app(app)

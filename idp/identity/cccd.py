@@ -84,7 +84,7 @@ PROVINCE_CODES = frozenset(
     ]
 )
 THAI_NGUYEN = "019"
-_SHAPE = re.compile(r"^\d{12}$")
+_SHAPE = re.compile(r"^[0-9]{12}$")  # ASCII only: \d would take other scripts' digits
 
 
 class InvalidCCCD(ValueError):

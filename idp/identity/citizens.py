@@ -99,6 +99,8 @@ def create(new: NewCitizen, passwords: Passwords) -> Citizen:
 def find_by_identifier(identifier: str) -> Citizen | None:
     """The citizen whose CCCD number, phone or e-mail this is."""
     identifier = identifier.strip()
+    if not identifier or any(ord(c) < 32 or ord(c) == 127 for c in identifier):
+        return None
     if cccd.looks_like_cccd(identifier):
         column, value = Citizen.citizen_id, identifier
     elif "@" in identifier:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import email_validator
 import phonenumbers
 
@@ -10,8 +12,14 @@ class InvalidContact(ValueError):
     pass
 
 
+_PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 .-]{7,18}$")
+
+
 def normalise_phone(raw: str) -> str:
-    """A Vietnamese phone number in E.164 (+84…), or InvalidContact."""
+    """A Vietnamese phone number in E.164 (+84…), or InvalidContact. Only digits, spaces, dots and
+    dashes: phonenumbers alone would also take "tel:", extensions and surrounding junk."""
+    if not _PHONE_SHAPE.match(raw.strip()):
+        raise InvalidContact("not a phone number")
     try:
         number = phonenumbers.parse(raw, "VN")
     except phonenumbers.NumberParseException:

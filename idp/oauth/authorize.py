@@ -255,15 +255,20 @@ class Decision:
     action: str  # "login" | "consent" | "issue"
 
 
+def too_old(session: BrowserSession, max_age: int | None) -> bool:
+    """OIDC Core §3.1.2.1: re-authenticate when more than max_age seconds have passed;
+    max_age=0 means always (like prompt=login)."""
+    if max_age is None:
+        return False
+    return max_age == 0 or now() - session.auth_time > max_age
+
+
 def decide(
     req: AuthorizationRequest, session: BrowserSession | None, login_just_done: bool = False
 ) -> Decision:
     needs_login = session is None or (
         not login_just_done
-        and (
-            bool(req.prompt & {"login", "select_account"})
-            or (req.max_age is not None and now() - session.auth_time > req.max_age)
-        )
+        and (bool(req.prompt & {"login", "select_account"}) or too_old(session, req.max_age))
     )
     if needs_login:
         if "none" in req.prompt:
@@ -294,8 +299,11 @@ def park(multi: Mapping[str, list[str]], req: AuthorizationRequest) -> Interacti
     return interaction
 
 
+_INTERACTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
 def find_interaction(interaction_id: str | None) -> Interaction | None:
-    if not isinstance(interaction_id, str) or len(interaction_id) > 64:
+    if not isinstance(interaction_id, str) or not _INTERACTION_ID.match(interaction_id):
         return None
     row = db.session.get(Interaction, interaction_id)
     return row if row is not None and row.expires_at > now() else None

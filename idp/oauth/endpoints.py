@@ -46,7 +46,8 @@ class IntrospectionEndpoint(_Introspection):
         return token.client_id == client.client_id
 
     def introspect_token(self, token):
-        if not token.is_live():
+        citizen_gone = token.citizen_pk is not None and (token.citizen is None or not token.citizen.is_active)
+        if not token.is_live() or token.used_at is not None or citizen_gone:
             return {"active": False}
         body = {
             "active": True,

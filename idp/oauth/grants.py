@@ -157,7 +157,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                     row.grant_id, "The refresh token was already used; every token of this login is revoked."
                 )
             return None
-        if row.expires_at <= now():
+        if row.expires_at <= now() or row.citizen is None or not row.citizen.is_active:
             return None
         return row
 
@@ -169,6 +169,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def auth_context(self) -> tokens.AuthContext:
         rt = self.request.refresh_token
         return tokens.AuthContext(auth_time=rt.auth_time, acr=rt.acr, amr=rt.amr, sid=rt.sid)
+
+    def issue_token(self, user, refresh_token):
+        scope = self.request.payload.scope or refresh_token.get_scope()
+        # A narrowed scope without offline_access ends the offline grant: no new refresh token.
+        return self.generate_token(
+            user=user, scope=scope, include_refresh_token="offline_access" in scope.split()
+        )
 
     def save_token(self, token):
         rt = self.request.refresh_token

@@ -47,7 +47,11 @@ def init_app(app: Flask) -> None:
             error.code, "invalid_request"
         )
         description = t("not_found") if error.code == 404 else (error.description or code)
-        return protocol_error_page(ProtocolError(code, description, redirect=False), error.code or 400)
+        response = protocol_error_page(ProtocolError(code, description, redirect=False), error.code or 400)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def on_unexpected(error: Exception) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from ..services import services
 
@@ -113,8 +114,13 @@ def other_locale() -> str:
 def language_switch_url() -> str:
     """This page in the other language (the pending login, if any, is kept)."""
     args = {k: v for k, v in request.args.items() if k != "lang"}
-    if request.method == "POST" and request.form.get("interaction"):
-        args["interaction"] = request.form["interaction"]
+    if request.method == "POST":
+        try:
+            interaction = request.form.get("interaction")
+        except HTTPException:  # the body itself was refused (413): render the page without it
+            interaction = None
+        if interaction:
+            args["interaction"] = interaction
     args["lang"] = other_locale()
     return request.script_root + request.path + "?" + urlencode(args)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
+from authlib.integrations.flask_oauth2 import AuthorizationServer
 from flask import (
     Blueprint,
     Response,
@@ -25,7 +27,7 @@ from ..oauth.errors import ProtocolError
 from ..services import services
 from . import cookies
 from .i18n import negotiate, use_locale
-from .params import multi_params
+from .params import malformed_basic_credentials, multi_params, repeated_parameter
 from .responses import to_portal
 
 bp = Blueprint("oidc", __name__)
@@ -113,8 +115,20 @@ def resume() -> Response:
 
 
 # --- token, revocation, introspection (Authlib) ----------------------------------------------
-def _authlib(response: Response) -> Response:
-    """Commit what a successful call wrote; a failed call writes nothing."""
+def _authlib(call: Callable[[AuthorizationServer], Response]) -> Response:
+    """Run an Authlib endpoint. Commit what a successful call wrote; a failed call writes nothing."""
+    repeated = repeated_parameter()
+    if malformed_basic_credentials():
+        response = jsonify(error="invalid_client", error_description="The Basic credentials are malformed.")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Basic realm="thainguyen-id"'
+    elif repeated:
+        response = jsonify(
+            error="invalid_request", error_description=f"The '{repeated}' parameter is repeated."
+        )
+        response.status_code = 400
+    else:
+        response = call(current_app.extensions["idp.oauth"])
     if response.status_code == 200:
         db.session.commit()
     else:
@@ -127,19 +141,19 @@ def _authlib(response: Response) -> Response:
 @bp.post("/token")
 @csrf.exempt
 def token() -> Response:
-    return _authlib(current_app.extensions["idp.oauth"].create_token_response())
+    return _authlib(lambda server: server.create_token_response())
 
 
 @bp.post("/revoke")
 @csrf.exempt
 def revoke() -> Response:
-    return _authlib(current_app.extensions["idp.oauth"].create_endpoint_response("revocation"))
+    return _authlib(lambda server: server.create_endpoint_response("revocation"))
 
 
 @bp.post("/introspect")
 @csrf.exempt
 def introspect() -> Response:
-    return _authlib(current_app.extensions["idp.oauth"].create_endpoint_response("introspection"))
+    return _authlib(lambda server: server.create_endpoint_response("introspection"))
 
 
 # --- userinfo (OIDC Core §5.3, RFC 6750) -----------------------------------------------------

@@ -5,6 +5,8 @@ value through).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from urllib.parse import parse_qsl
 
 from flask import request
@@ -42,3 +44,35 @@ def multi_params() -> dict[str, list[str]]:
     """Every parameter with all its values: the query for GET, the form body for POST."""
     source = request.form if request.method == "POST" else request.args
     return {name: source.getlist(name) for name in source}
+
+
+def malformed_basic_credentials() -> bool:
+    """True when an Authorization header cannot be read as RFC 7617 Basic credentials where it
+    claims to be (base64 of UTF-8 ``id:secret``), or cannot be split into scheme and value at all.
+    Authlib lets such a header raise instead of answering invalid_client."""
+    header = request.headers.get("Authorization", "")
+    if " " not in header:
+        return False
+    parts = header.split(None, 1)
+    if len(parts) != 2:
+        return True
+    scheme, value = parts
+    if scheme.lower() != "basic":
+        return False
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return True
+    return any(ord(c) < 32 for c in decoded)
+
+
+def repeated_parameter() -> str | None:
+    """The name of a parameter sent twice in the body, if any (RFC 6749 §3.2 forbids it)."""
+    if request.mimetype != FORM:
+        return None
+    seen = set()
+    for name, _ in _decode(request.get_data(cache=True), "form body"):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
