@@ -34,7 +34,8 @@ bp = Blueprint("oidc", __name__)
 
 
 def _static(body: bytes, etag: str, max_age: int) -> Response:
-    if etag in request.if_none_match:
+    # `etag` is the quoted header value; werkzeug's ETags compares unquoted tags.
+    if request.if_none_match.contains(etag.strip('"')):
         response = Response(status=304)
     else:
         response = Response(body, mimetype="application/json")

@@ -158,8 +158,10 @@ def test_two_processes_rotating_at_once_leave_a_consistent_key_set(store, tmp_pa
     kind = "files" if isinstance(store, FileKeyStore) else "database"
     where = str(store.directory) if kind == "files" else str(tmp_path)
     spawn = multiprocessing.get_context("spawn")
-    workers = [spawn.Process(target=_rotate_in_another_process, args=(kind, where, database_url, 3))
-               for _ in range(2)]
+    workers = [
+        spawn.Process(target=_rotate_in_another_process, args=(kind, where, database_url, 3))
+        for _ in range(2)
+    ]
     for w in workers:
         w.start()
     for w in workers:
