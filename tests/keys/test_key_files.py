@@ -72,7 +72,7 @@ def test_a_worker_keeps_signing_with_its_cached_key_when_the_active_key_file_is_
 
 def test_a_tampered_manifest_is_a_clear_error_naming_the_file(keys_dir):
     (keys_dir / "manifest.json").write_text("{not json")
-    with pytest.raises(KeyStoreError, match="manifest.json"):
+    with pytest.raises(KeyStoreError, match=r"manifest\.json"):
         FileKeyStore(keys_dir, b"right passphrase").load()
 
 
