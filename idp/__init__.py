@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .oauth.discovery import document
     from .oauth.server import create_authorization_server
-    from .security import headers
+    from .security import headers, ratelimit, request_id
     from .web import auth, errors, oidc
     from .web.i18n import remember_language, t
     from .web.params import check_encoding
@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request_funcs.setdefault(None, []).insert(0, check_encoding)
     app.register_blueprint(oidc.bp)
     app.register_blueprint(auth.bp)
+    request_id.init_app(app)
+    ratelimit.init_app(app, settings)
     errors.init_app(app)
     headers.init_app(app, settings.https)
     app.jinja_env.globals.update(t=t)

@@ -95,6 +95,22 @@ def parse_key_store(name: str, raw: str) -> str:
     return raw
 
 
+def parse_rate_limit(name: str, raw: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected limits such as '10/minute;100/hour'") from None
+    return raw
+
+
+def parse_storage_uri(name: str, raw: str) -> str:
+    if not raw.startswith(("memory://", "redis://", "rediss://")):
+        raise ConfigError(f"{name}={raw!r}: expected memory:// or redis://host:port/db")
+    return raw
+
+
 def parse_locale(name: str, raw: str) -> str:
     if raw not in ("vi", "en"):
         raise ConfigError(f"{name}={raw!r}: expected vi or en")
@@ -225,6 +241,45 @@ class Settings:
     log_level: str = _setting("IDP_LOG_LEVEL", "INFO", parse_log_level, "DEBUG, INFO, WARNING or ERROR.")
     trust_proxy: bool = _setting(
         "IDP_TRUST_PROXY", "false", parse_bool, "Trust X-Forwarded-For from one reverse proxy for client IPs."
+    )
+    login_max_failures: int = _setting(
+        "IDP_LOGIN_MAX_FAILURES",
+        "10",
+        lambda n, r: parse_int(n, r, 3, 1000),
+        "Failed logins for one account before it is locked for IDP_LOGIN_LOCK_TIME.",
+    )
+    login_lock_time: int = _setting(
+        "IDP_LOGIN_LOCK_TIME",
+        "15m",
+        parse_duration,
+        "How long an account stays locked after too many failed logins.",
+    )
+    ratelimit_storage: str = _setting(
+        "IDP_RATELIMIT_STORAGE",
+        "memory://",
+        parse_storage_uri,
+        "Where rate-limit counters live: memory:// (one instance) or redis://host:6379/0 (shared).",
+    )
+    ratelimit_login: str = _setting(
+        "IDP_RATELIMIT_LOGIN",
+        "20/minute;200/hour",
+        parse_rate_limit,
+        "Login form submissions per client IP.",
+    )
+    ratelimit_token: str = _setting(
+        "IDP_RATELIMIT_TOKEN",
+        "6000/minute",
+        parse_rate_limit,
+        "Token, revocation and introspection requests per client IP (portals' servers).",
+    )
+    ratelimit_enabled: bool = _setting(
+        "IDP_RATELIMIT_ENABLED", "true", parse_bool, "Turn per-IP rate limits off (benchmarks only)."
+    )
+    audit_retention: int = _setting(
+        "IDP_AUDIT_RETENTION",
+        "400d",
+        parse_duration,
+        "How long audit events are kept; `idp audit purge` removes older ones (and says so).",
     )
     key_cache_seconds: int = _setting(
         "IDP_KEY_CACHE_SECONDS",

@@ -116,16 +116,23 @@ def find_by_identifier(identifier: str) -> Citizen | None:
     return db.session.scalar(select(Citizen).where(column == value))
 
 
-def authenticate(identifier: str, password: str, passwords: Passwords) -> tuple[Citizen | None, str]:
-    """(citizen, reason). Every path costs one Argon2 verification, found or not."""
+@dataclass(frozen=True)
+class LoginResult:
+    citizen: Citizen | None  # set only when the login succeeded
+    reason: str  # ok | unknown_account | wrong_password | account_locked | account_disabled
+    citizen_pk: int | None  # the account the identifier names, if any (for the audit trail)
+
+
+def authenticate(identifier: str, password: str, passwords: Passwords) -> LoginResult:
+    """Every path costs one Argon2 verification, found or not."""
     citizen = find_by_identifier(identifier)
     matches, new_hash = passwords.verify(citizen.password_hash if citizen else None, password)
     if citizen is None:
-        return None, "unknown_account"
+        return LoginResult(None, "unknown_account", None)
     if not matches:
-        return None, "wrong_password"
+        return LoginResult(None, "wrong_password", citizen.id)
     if new_hash:
         citizen.password_hash = new_hash
     if not citizen.is_active:
-        return None, f"account_{citizen.status}"
-    return citizen, "ok"
+        return LoginResult(None, f"account_{citizen.status}", citizen.id)
+    return LoginResult(citizen, "ok", citizen.id)

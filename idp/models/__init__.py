@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Persistence only: no protocol rules here."""
 
+from .audit import AuditEvent
 from .citizen import Citizen
 from .client import Client
 from .consent import Consent
@@ -7,14 +8,17 @@ from .grant import AuthorizationCode, Token
 from .interaction import Interaction
 from .session import BrowserSession
 from .signing_key import SigningKey
+from .throttle import LoginThrottle
 
 __all__ = [
+    "AuditEvent",
     "AuthorizationCode",
     "BrowserSession",
     "Citizen",
     "Client",
     "Consent",
     "Interaction",
+    "LoginThrottle",
     "SigningKey",
     "Token",
 ]

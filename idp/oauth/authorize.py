@@ -20,6 +20,7 @@ from ..credentials import CODE_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..identity import consent
 from ..models import AuthorizationCode, BrowserSession, Client, Interaction
+from ..security import audit
 from ..services import services
 from .claims import SCOPE_CLAIMS
 from .errors import BadRequest, ProtocolError, invalid_request
@@ -316,10 +317,18 @@ def resume(interaction: Interaction) -> AuthorizationRequest:
 # --- the answer -----------------------------------------------------------------------------
 def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
     code = new_token(CODE_PREFIX)
+    grant_id = secrets.token_hex(16)
+    audit.record(
+        "code_issued",
+        citizen_pk=session.citizen_pk,
+        client_id=req.client.client_id,
+        grant_id=grant_id,
+        scope=req.scope,
+    )
     db.session.add(
         AuthorizationCode(
             code_hash=token_hash(code),
-            grant_id=secrets.token_hex(16),
+            grant_id=grant_id,
             client_id=req.client.client_id,
             citizen_pk=session.citizen_pk,
             redirect_uri=req.redirect_uri,

@@ -6,6 +6,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 
 from ..clock import now
+from ..security import audit
 from ..services import services
 from . import tokens
 from .grants import CLIENT_AUTH_METHODS
@@ -27,6 +28,13 @@ class RevocationEndpoint(_Revocation):
     def revoke_token(self, token, request):
         if token.revoked_at is not None:
             return
+        audit.record(
+            "token_revoked",
+            citizen_pk=token.citizen_pk,
+            client_id=token.client_id,
+            grant_id=token.grant_id,
+            token_kind=token.kind,
+        )
         if token.kind == "refresh":
             # RFC 7009 §2.1: revoking a refresh token also ends the access tokens of its grant.
             tokens.revoke_grant(token.grant_id)

@@ -17,6 +17,7 @@ from ..clock import now
 from ..credentials import CODE_PREFIX, token_hash
 from ..extensions import db
 from ..models import AuthorizationCode, Token
+from ..security import audit
 from . import tokens
 from .claims import CITIZEN_SCOPES
 
@@ -27,11 +28,21 @@ class CredentialReplayed(InvalidGrantError):
     """A code or refresh token came back after use: its whole grant has been revoked."""
 
 
-def _revoke_after_replay(grant_id: str, description: str) -> None:
+def _revoke_after_replay(
+    grant_id: str, description: str, event: str, citizen_pk: int | None, client_id: str
+) -> None:
     # The failed request's own writes are discarded; the revocation is committed on its own,
     # because it must hold even though the request fails.
     db.session.rollback()
-    tokens.revoke_grant(grant_id)
+    revoked = tokens.revoke_grant(grant_id)
+    audit.record(
+        event,
+        "failure",
+        citizen_pk=citizen_pk,
+        client_id=client_id,
+        grant_id=grant_id,
+        tokens_revoked=revoked,
+    )
     db.session.commit()
     raise CredentialReplayed(description=description)
 
@@ -91,6 +102,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             _revoke_after_replay(
                 row.grant_id,
                 "The authorization code was already used; the tokens issued from it are revoked.",
+                "code_replayed",
+                row.citizen_pk,
+                row.client_id,
             )
         if row.expires_at <= now():
             return None
@@ -120,6 +134,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def save_token(self, token):
         code = self.request.authorization_code
+        audit.record(
+            "code_redeemed", citizen_pk=code.citizen_pk, client_id=code.client_id, grant_id=code.grant_id
+        )
         self.signing_key = tokens.signing_key_for(self.request.client)
         tokens.store(
             token,
@@ -140,6 +157,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             _revoke_after_replay(
                 authorization_code.grant_id,
                 "The authorization code was used twice at once; its tokens are revoked.",
+                "code_replayed",
+                authorization_code.citizen_pk,
+                authorization_code.client_id,
             )
 
 
@@ -154,7 +174,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if row.used_at is not None or row.revoked_at is not None:
             if row.used_at is not None and row.client_id == self.request.client.client_id:
                 _revoke_after_replay(
-                    row.grant_id, "The refresh token was already used; every token of this login is revoked."
+                    row.grant_id,
+                    "The refresh token was already used; every token of this login is revoked.",
+                    "refresh_token_reuse_detected",
+                    row.citizen_pk,
+                    row.client_id,
                 )
             return None
         if row.expires_at <= now() or row.citizen is None or not row.citizen.is_active:
@@ -187,6 +211,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             rt.grant_id,
             self.auth_context,
             signing_kid=self.signing_key.kid if "openid" in token.get("scope", "").split() else None,
+            event="tokens_refreshed",
         )
 
     def revoke_old_credential(self, refresh_token):
@@ -199,6 +224,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             _revoke_after_replay(
                 refresh_token.grant_id,
                 "The refresh token was used twice at once; every token of this login is revoked.",
+                "refresh_token_reuse_detected",
+                refresh_token.citizen_pk,
+                refresh_token.client_id,
             )
 
 

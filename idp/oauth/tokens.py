@@ -23,6 +23,7 @@ from ..clock import now
 from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..models import Citizen, Client, Token
+from ..security import audit
 from ..services import services
 
 
@@ -63,9 +64,19 @@ def store(
     grant_id: str,
     ctx: AuthContext,
     signing_kid: str | None = None,
+    event: str = "tokens_issued",
 ) -> None:
-    """Add the token response's access and refresh tokens to the session (hashes only)."""
+    """Add the token response's access and refresh tokens to the session (hashes only), and the
+    audit event that says so."""
     at = now()
+    audit.record(
+        event,
+        citizen_pk=citizen.id if citizen else None,
+        client_id=client.client_id,
+        grant_id=grant_id,
+        scope=token.get("scope", ""),
+        refresh_token_issued="refresh_token" in token,
+    )
     common = dict(
         grant_id=grant_id,
         client_id=client.client_id,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
 from ..extensions import db
-from ..identity import citizens, consent, sessions
+from ..identity import citizens, consent, lockout, sessions
 from ..oauth import authorize
 from ..oauth.claims import scope_label
 from ..oauth.errors import ProtocolError
+from ..security import audit
 from ..services import services
 from . import cookies
-from .i18n import negotiate, t, use_locale
+from .i18n import negotiate, t, use_locale, wait_message
 from .responses import to_portal
 
 bp = Blueprint("auth", __name__)
@@ -62,6 +63,15 @@ def _login_form(
     )
 
 
+def _refused(interaction, req, identifier: str, refusal) -> Response:
+    """429 with Retry-After, and the time to come back in plain words."""
+    response = _login_form(
+        interaction, req, identifier, wait_message(refusal.retry_after, refusal.locked), 429
+    )
+    response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
 @bp.post("/login")
 def login_submit() -> Response:
     interaction, req = _interaction_or_none()
@@ -69,11 +79,35 @@ def login_submit() -> Response:
     password = request.form.get("password", "")
     if not identifier or not password or len(password) > MAX_PASSWORD:
         return _login_form(interaction, req, identifier, t("login_missing"), 400)
-    citizen, _reason = citizens.authenticate(identifier, password, services().passwords)
+    client_id = req.client.client_id if req else None
+    refusal = lockout.check(identifier)
+    if refusal is not None:
+        audit.record("login_failed", "failure", client_id=client_id, reason="throttled")
+        db.session.commit()
+        return _refused(interaction, req, identifier, refusal)
+    result = citizens.authenticate(identifier, password, services().passwords)
+    citizen = result.citizen
     if citizen is None:
-        db.session.commit()  # nothing to keep; ends the read transaction
+        refusal = lockout.record_failure(identifier)
+        audit.record(
+            "login_failed", "failure", citizen_pk=result.citizen_pk, client_id=client_id, reason=result.reason
+        )
+        if refusal is not None and refusal.locked:
+            audit.record(
+                "account_locked",
+                "info",
+                citizen_pk=result.citizen_pk,
+                client_id=client_id,
+                seconds=refusal.retry_after,
+            )
+        db.session.commit()
+        if refusal is not None and refusal.locked:
+            return _refused(interaction, req, identifier, refusal)
         # One message for every reason: no hint whether the account exists.
         return _login_form(interaction, req, identifier, t("login_failed"), 401)
+    if lockout.record_success(identifier):
+        audit.record("account_unlocked", "info", citizen_pk=citizen.id, client_id=client_id)
+    audit.record("login_succeeded", citizen_pk=citizen.id, client_id=client_id, amr=["pwd"])
     cookie_value, row = sessions.start(
         citizen,
         services().settings.session_ttl,
@@ -124,11 +158,21 @@ def consent_submit() -> Response:
     if current is None:
         return redirect(url_for("auth.login", interaction=interaction.id), code=303)
     if request.form.get("decision") != "allow":
+        audit.record(
+            "consent_denied",
+            "info",
+            citizen_pk=current.citizen_pk,
+            client_id=req.client.client_id,
+            scopes=req.scopes,
+        )
         db.session.delete(interaction)
         db.session.commit()
         error = ProtocolError("access_denied", "The citizen did not allow sharing.")
         return to_portal(req, authorize.error_params(req, error))
     consent.remember(current.citizen_pk, req.client.client_id, set(req.scopes))
+    audit.record(
+        "consent_given", citizen_pk=current.citizen_pk, client_id=req.client.client_id, scopes=req.scopes
+    )
     code = authorize.issue_code(req, current)
     db.session.delete(interaction)
     db.session.commit()

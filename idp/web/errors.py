@@ -43,10 +43,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def on_http(error: HTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
-            error.code, "invalid_request"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "request_too_large",
+            429: "temporarily_unavailable",
+        }.get(error.code, "invalid_request")
         description = t("not_found") if error.code == 404 else (error.description or code)
+        if error.code == 429:
+            retry = getattr(getattr(error, "limit", None), "limit", None)
+            seconds = retry.get_expiry() if retry is not None else 60
+            description = t("too_many_requests").format(n=seconds)
         response = protocol_error_page(ProtocolError(code, description, redirect=False), error.code or 400)
         for name, value in error.get_headers():
             if name.lower() != "content-type":  # e.g. Allow on a 405 (RFC 9110 §15.5.6)

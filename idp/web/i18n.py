@@ -6,6 +6,7 @@ that need a compile step before the service can start.
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from flask import Response, g, request
@@ -14,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from ..services import services
 
 LOCALES = ("vi", "en")
+VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 
 MESSAGES: dict[str, dict[str, str]] = {
     "site_name": {"vi": "Thai Nguyen ID", "en": "Thai Nguyen ID"},
@@ -80,6 +82,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "continue": {"vi": "Tiếp tục", "en": "Continue"},
     "form_post_note": {"vi": "Đang chuyển bạn về cổng dịch vụ…", "en": "Taking you back to the portal…"},
     "language": {"vi": "English", "en": "Tiếng Việt"},
+    "wait_seconds": {
+        "vi": "Bạn đã nhập sai nhiều lần. Vui lòng đợi {n} giây rồi thử lại.",
+        "en": "Too many wrong attempts. Please wait {n} seconds and try again.",
+    },
+    "wait_locked": {
+        "vi": "Bạn đã nhập sai quá nhiều lần, tài khoản tạm khoá. Vui lòng thử lại sau {n} phút (lúc {at}).",
+        "en": "Too many wrong attempts: login is paused. Please try again in {n} minutes (at {at}).",
+    },
+    "too_many_requests": {
+        "vi": "Có quá nhiều yêu cầu từ thiết bị của bạn. Vui lòng thử lại sau {n} giây.",
+        "en": "Too many requests from your device. Please try again in {n} seconds.",
+    },
 }
 
 
@@ -133,3 +147,11 @@ def remember_language(response: Response) -> Response:
             "tnid_lang", chosen, httponly=True, samesite="Lax", secure=services().settings.https
         )
     return response
+
+
+def wait_message(seconds: int, locked: bool) -> str:
+    """When to try again, in plain words (Vietnam time, the citizen's clock)."""
+    if not locked:
+        return t("wait_seconds").format(n=seconds)
+    at = dt.datetime.now(VIETNAM) + dt.timedelta(seconds=seconds)
+    return t("wait_locked").format(n=max(1, round(seconds / 60)), at=at.strftime("%H:%M"))

@@ -24,6 +24,7 @@ from ..oauth import authorize, logout
 from ..oauth import tokens as token_store
 from ..oauth.claims import userinfo as userinfo_claims
 from ..oauth.errors import ProtocolError
+from ..security import audit
 from ..services import services
 from . import cookies
 from .i18n import negotiate, use_locale
@@ -134,9 +135,30 @@ def _authlib(call: Callable[[AuthorizationServer], Response]) -> Response:
         db.session.commit()
     else:
         db.session.rollback()
+        # Failures are kept too (a portal's secret being guessed shows here); never the secret.
+        body = response.get_json(silent=True) or {}
+        audit.record(
+            "token_request_failed",
+            "failure",
+            client_id=_claimed_client_id(),
+            endpoint=request.path,
+            error=body.get("error"),
+            grant_type=request.form.get("grant_type"),
+        )
+        db.session.commit()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
+
+
+def _claimed_client_id() -> str | None:
+    """The client_id the caller claims (not yet authenticated), for the audit trail only."""
+    try:
+        auth = request.authorization
+    except ValueError:  # an undecodable header: nothing is claimed
+        auth = None
+    claimed = auth.username if auth and auth.type == "basic" else request.form.get("client_id")
+    return claimed[:64] if isinstance(claimed, str) else None
 
 
 @bp.post("/token")
@@ -243,6 +265,9 @@ def finish_logout(req: logout.LogoutRequest, session) -> Response:
     if session is not None:
         session.ended_at = now()
         token_store.revoke_session_access_tokens(session.sid)
+        audit.record(
+            "logout", citizen_pk=session.citizen_pk, client_id=req.client.client_id if req.client else None
+        )
     db.session.commit()
     if req.post_logout_redirect_uri:
         target = req.post_logout_redirect_uri

@@ -1,0 +1,98 @@
+"""Password guessing: a progressive delay after a few failures, then a temporary lock.
+
+Counted per identifier (an HMAC of its normalised form), whether or not an account has it, so a
+lock tells an attacker nothing about which accounts exist. Refusals come before any password
+hash is computed: a locked identifier costs the attacker a request and us no Argon2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..clock import now
+from ..extensions import db
+from ..models import LoginThrottle
+from ..services import services
+from .contact import InvalidContact, normalise_email, normalise_phone
+
+FREE_FAILURES = 3  # then 1 s, 2 s, 4 s … (at most a minute) between attempts, until the lock
+MAX_DELAY = 60
+
+
+@dataclass(frozen=True)
+class Refusal:
+    retry_after: int
+    locked: bool
+
+
+def _normalise(identifier: str) -> str:
+    identifier = identifier.strip()
+    for normalise in (normalise_phone, normalise_email):
+        try:
+            return normalise(identifier)
+        except (InvalidContact, ValueError):
+            continue
+    return identifier.lower()
+
+
+def _key(identifier: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(
+        secret, _normalise(identifier).encode("utf-8", "surrogatepass"), hashlib.sha256
+    ).hexdigest()
+
+
+def check(identifier: str) -> Refusal | None:
+    """A refusal if this identifier must wait before its next attempt."""
+    row = db.session.get(LoginThrottle, _key(identifier))
+    if row is not None and row.not_before > now():
+        return Refusal(retry_after=row.not_before - now(), locked=row.locked)
+    return None
+
+
+def record_failure(identifier: str) -> Refusal | None:
+    """Count a failure; the refusal that now applies, if any (``locked`` when it just locked)."""
+    settings = services().settings
+    key, at = _key(identifier), now()
+    row = db.session.get(LoginThrottle, key)
+    if row is None:
+        _insert_ignoring_race(key, at)
+        row = db.session.get(LoginThrottle, key)
+    if row.locked and row.not_before <= at:
+        row.failures, row.locked = 0, False  # the lock has run out: start counting again
+    row.failures += 1
+    row.last_failure_at = at
+    if row.failures >= settings.login_max_failures:
+        row.locked, row.not_before = True, at + settings.login_lock_time
+        return Refusal(retry_after=settings.login_lock_time, locked=True)
+    if row.failures >= FREE_FAILURES:
+        delay = min(2 ** (row.failures - FREE_FAILURES), MAX_DELAY)
+        row.not_before = at + delay
+        return Refusal(retry_after=delay, locked=False)
+    return None
+
+
+def record_success(identifier: str) -> bool:
+    """Forget the failures. True if the identifier had been locked (an unlock to audit)."""
+    row = db.session.get(LoginThrottle, _key(identifier))
+    if row is None:
+        return False
+    was_locked = row.locked
+    db.session.delete(row)
+    return was_locked
+
+
+def _insert_ignoring_race(key: str, at: int) -> None:
+    # Two failures for a new identifier at the same moment: the second insert is a no-op.
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(LoginThrottle)
+        .values(key=key, failures=0, last_failure_at=at, not_before=0, locked=False)
+        .on_conflict_do_nothing()
+    )

@@ -1,0 +1,80 @@
+"""Recording security events: a row in the append-only audit table and the same event as a JSON
+log line. The caller's unit of work commits the row with what it recorded."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import re
+
+from flask import g, has_request_context, request
+
+from ..clock import now
+from ..extensions import db
+from ..models import AuditEvent
+
+log = logging.getLogger("idp.audit")
+
+# Belt and braces: a detail whose name looks like a credential is never stored, whatever a caller
+# passes by mistake.
+_SECRET_NAMES = re.compile(r"password|secret|token(?!_kind|_type)|^code$|cookie|passphrase", re.I)
+
+
+def _clean(details: dict) -> dict:
+    return {k: ("[redacted]" if _SECRET_NAMES.search(k) else v) for k, v in details.items()}
+
+
+def operator() -> str:
+    try:
+        return f"operator:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "operator"
+
+
+def record(
+    event_type: str,
+    outcome: str = "success",
+    *,
+    citizen_pk: int | None = None,
+    client_id: str | None = None,
+    actor: str | None = None,
+    **details,
+) -> AuditEvent:
+    """Add one event to the session (and log it). ``details`` must never hold a secret."""
+    event = AuditEvent(
+        at=now(),
+        event_type=event_type,
+        outcome=outcome,
+        citizen_pk=citizen_pk,
+        client_id=client_id,
+        details=_clean(details),
+    )
+    if has_request_context():
+        event.ip_address = request.remote_addr
+        event.user_agent = (request.user_agent.string or "")[:300] or None
+        event.request_id = g.get("request_id")
+        event.actor = actor or (
+            "portal" if request.path.startswith(("/token", "/revoke", "/introspect")) else "citizen"
+        )
+    else:
+        event.actor = actor or operator()
+    db.session.add(event)
+    log.info(
+        json.dumps(
+            {
+                "audit": event_type,
+                "outcome": outcome,
+                "at": event.at,
+                "citizen": citizen_pk,
+                "client_id": client_id,
+                "actor": event.actor,
+                "ip": event.ip_address,
+                "request_id": event.request_id,
+                "details": event.details,
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+    )
+    return event
