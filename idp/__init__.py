@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     keyring = build_keyring(settings)
     app.extensions["idp"] = Services(settings=settings, passwords=passwords, keyring=keyring)
     with app.app_context():
-        keyring.start()  # first start: an active and a next key per algorithm
+        _audit_key_changes(keyring.start())  # first start: an active and a next key per algorithm
 
     from .oauth.discovery import document
     from .oauth.server import create_authorization_server
@@ -98,16 +98,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(remember_language)
     app.context_processor(_template_context)
 
-    from .cli import register_app_commands
-
-    register_app_commands(app)
-
     if settings.trust_proxy:
         # One reverse proxy in front (nginx): its X-Forwarded-For is the citizen's address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     if settings.issuer_path:
         app.wsgi_app = PathPrefix(app.wsgi_app, settings.issuer_path)
     return app
+
+
+def _audit_key_changes(changes) -> None:
+    from .security import audit
+
+    if not changes:
+        return
+    try:
+        for change in changes:
+            audit.record(f"key_{change.action}", "info", actor="service", kid=change.kid, alg=change.alg)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
 
 
 def build_keyring(settings: Settings) -> KeyRing:

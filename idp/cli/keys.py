@@ -12,6 +12,7 @@ from ..config import ConfigError, parse_duration
 from ..extensions import db
 from ..keystore import KeyStoreError, lifecycle
 from ..oauth import tokens
+from ..security import audit
 from ..services import services
 
 group = AppGroup("keys", help="Signing keys: list, rotate, prune, revoke, export.")
@@ -24,6 +25,8 @@ def _when(ts: int | None) -> str:
 def _report(changes: list[lifecycle.Change], nothing: str) -> None:
     for change in changes:
         click.echo(str(change))
+        audit.record(f"key_{change.action}", "info", kid=change.kid, alg=change.alg)
+    db.session.commit()
     if not changes:
         click.echo(nothing)
 

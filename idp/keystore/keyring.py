@@ -53,17 +53,19 @@ class KeyRing:
         self._checked_at = float("-inf")
         return changes
 
-    def start(self) -> None:
+    def start(self) -> list[lifecycle.Change]:
         """At start-up: create missing keys and load them. A database store whose table does not
         exist yet (before `idp db upgrade`) is left for the first request to try again."""
         try:
-            self.ensure_keys()
+            changes = self.ensure_keys()
             self.refresh(force=True)
+            return changes
         except KeyStoreError:
             raise
         except Exception as exc:
             log.warning("signing keys not loaded yet (%s); run `idp db upgrade`", exc.__class__.__name__)
             self._needs_start = True
+            return []
 
     def refresh(self, force: bool = False) -> None:
         """Reload when the store changed; at most one version check per interval."""

@@ -13,6 +13,7 @@ from ..config import SUPPORTED_SIGNING_ALGS
 from ..credentials import CLIENT_SECRET_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..models import AuthorizationCode, Client, Consent, Interaction, Token
+from ..security import audit
 from ..services import services
 from .claims import STANDARD_SCOPES
 from .server import GRANT_TYPES
@@ -129,12 +130,22 @@ def register(spec: ClientSpec) -> tuple[Client, str | None]:
     )
     db.session.add(client)
     db.session.flush()
+    audit.record(
+        "client_created",
+        client_id=client_id,
+        name=client.name,
+        public=client.is_public,
+        redirect_uris=client.redirect_uris,
+        scopes=client.scopes,
+        grant_types=client.grant_types,
+    )
     return client, secret
 
 
 def new_secret(client: Client) -> str:
     secret = new_token(CLIENT_SECRET_PREFIX)
     client.secret_hash = token_hash(secret)
+    audit.record("client_changed", client_id=client.client_id, change="new secret")
     return secret
 
 
@@ -147,3 +158,4 @@ def delete(client: Client) -> None:
     for model in (Token, AuthorizationCode, Consent, Interaction):
         db.session.execute(db.delete(model).where(model.client_id == client.client_id))
     db.session.delete(client)
+    audit.record("client_deleted", client_id=client.client_id)

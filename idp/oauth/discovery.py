@@ -46,7 +46,6 @@ def metadata(settings: Settings) -> dict:
         "claims_locales_supported": ["vi"],
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
-        "service_documentation": url("/docs"),
     }
 
 

@@ -36,7 +36,7 @@ bp = Blueprint("oidc", __name__)
 
 def _static(body: bytes, etag: str, max_age: int) -> Response:
     # `etag` is the quoted header value; werkzeug's ETags compares unquoted tags.
-    if request.if_none_match.contains(etag.strip('"')):
+    if request.if_none_match.contains_weak(etag.strip('"')):  # If-None-Match compares weakly
         response = Response(status=304)
     else:
         response = Response(body, mimetype="application/json")
