@@ -272,6 +272,12 @@ class Settings:
         parse_rate_limit,
         "Token, revocation and introspection requests per client IP (portals' servers).",
     )
+    ratelimit_prefix: str = _setting(
+        "IDP_RATELIMIT_PREFIX",
+        "tnid",
+        None,
+        "Prefix of rate-limit keys (deployments sharing a Redis).",
+    )
     ratelimit_enabled: bool = _setting(
         "IDP_RATELIMIT_ENABLED", "true", parse_bool, "Turn per-IP rate limits off (benchmarks only)."
     )

@@ -18,7 +18,7 @@ log = logging.getLogger("idp.audit")
 
 # Belt and braces: a detail whose name looks like a credential is never stored, whatever a caller
 # passes by mistake.
-_SECRET_NAMES = re.compile(r"password|secret|token(?!_kind|_type)|^code$|cookie|passphrase", re.I)
+_SECRET_NAMES = re.compile(r"password|secret|passphrase|cookie|^code$|^(access_|refresh_|id_)?token$", re.I)
 
 
 def _clean(details: dict) -> dict:

@@ -22,15 +22,18 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         app=app,
         storage_uri=settings.ratelimit_storage,
         strategy="sliding-window-counter",
-        headers_enabled=True,
+        # Off: its Retry-After would overwrite the login throttle's own; errors.py adds ours to a 429.
+        headers_enabled=False,
         enabled=settings.ratelimit_enabled,
-        key_prefix="tnid",
+        key_prefix=settings.ratelimit_prefix,
         # If Redis is down, count in memory rather than refuse every login.
         in_memory_fallback_enabled=True,
     )
-    limiter.limit(settings.ratelimit_login, methods=["POST"])(app.view_functions["auth.login_submit"])
+    # The limiter checks inside the wrapper it returns, so the wrapper replaces the view.
+    views = app.view_functions
+    views["auth.login_submit"] = limiter.limit(settings.ratelimit_login)(views["auth.login_submit"])
     token_limit = limiter.shared_limit(settings.ratelimit_token, scope="token")
     for endpoint in TOKEN_ENDPOINTS:
-        token_limit(app.view_functions[endpoint])
+        views[endpoint] = token_limit(views[endpoint])
     app.extensions["idp.limiter"] = limiter
     return limiter

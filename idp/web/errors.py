@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 import traceback
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +33,15 @@ def protocol_error_page(error: ProtocolError, status: int = 400) -> Response:
     return Response(render_template("error.html", error=error.error, description=description), status=status)
 
 
+def _retry_after() -> int:
+    """Seconds until the rate limit that refused this request lets the next one through."""
+    limiter = current_app.extensions.get("idp.limiter")
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ProtocolError)
     def on_protocol_error(error: ProtocolError) -> Response:
@@ -50,11 +61,13 @@ def init_app(app: Flask) -> None:
             429: "temporarily_unavailable",
         }.get(error.code, "invalid_request")
         description = t("not_found") if error.code == 404 else (error.description or code)
+        seconds = 0
         if error.code == 429:
-            retry = getattr(getattr(error, "limit", None), "limit", None)
-            seconds = retry.get_expiry() if retry is not None else 60
+            seconds = _retry_after()
             description = t("too_many_requests").format(n=seconds)
         response = protocol_error_page(ProtocolError(code, description, redirect=False), error.code or 400)
+        if seconds:
+            response.headers["Retry-After"] = str(seconds)
         for name, value in error.get_headers():
             if name.lower() != "content-type":  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
                 response.headers[name] = value
