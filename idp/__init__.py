@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -16,6 +15,7 @@ from .keystore.database import DatabaseKeyStore
 from .keystore.files import FileKeyStore
 from .keystore.lifecycle import Policy
 from .keystore.passphrase import resolve_passphrase
+from .logs import configure_logging
 from .services import Services
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -40,7 +40,7 @@ class PathPrefix:
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the provider. ``settings`` defaults to the ``IDP_*`` environment."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
 
     app = Flask(
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.resolve_secret_key(),
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         SESSION_COOKIE_NAME="__Host-tnid_csrf" if settings.https else "tnid_csrf",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -76,10 +76,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     with app.app_context():
         _audit_key_changes(keyring.start())  # first start: an active and a next key per algorithm
 
+    from . import metrics
     from .oauth.discovery import document
     from .oauth.server import create_authorization_server
     from .security import headers, ratelimit, request_id
-    from .web import auth, errors, oidc
+    from .web import auth, errors, health, oidc
     from .web.i18n import remember_language, t
     from .web.params import check_encoding
 
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request_funcs.setdefault(None, []).insert(0, check_encoding)
     app.register_blueprint(oidc.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(health.bp)
+    app.extensions["idp.migration_head"] = _migration_head()
+    metrics.init_app(app, keyring)
     request_id.init_app(app)
     ratelimit.init_app(app, settings)
     errors.init_app(app)
@@ -104,6 +108,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.issuer_path:
         app.wsgi_app = PathPrefix(app.wsgi_app, settings.issuer_path)
     return app
+
+
+def _migration_head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def _audit_key_changes(changes) -> None:
@@ -140,10 +150,17 @@ def _template_context() -> dict:
     return {"locale": current_locale(), "other_locale": other_locale(), "lang_url": language_switch_url()}
 
 
-def _engine_options(url: str) -> dict:
-    if url.startswith("sqlite"):
+def _engine_options(settings: Settings) -> dict:
+    if settings.database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # pre_ping: after a database restart, stale connections are replaced instead of failing requests.
+    return {
+        "pool_pre_ping": True,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_size,
+        "pool_timeout": 5,
+        "connect_args": {"connect_timeout": 5},
+    }
 
 
 def _register_sqlite_pragmas(app: Flask) -> None:

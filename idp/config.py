@@ -111,6 +111,12 @@ def parse_storage_uri(name: str, raw: str) -> str:
     return raw
 
 
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r}: expected {' or '.join(choices)}")
+    return raw
+
+
 def parse_locale(name: str, raw: str) -> str:
     if raw not in ("vi", "en"):
         raise ConfigError(f"{name}={raw!r}: expected vi or en")
@@ -239,6 +245,30 @@ class Settings:
         "IDP_DEFAULT_LOCALE", "vi", parse_locale, "Language of the pages: vi or en."
     )
     log_level: str = _setting("IDP_LOG_LEVEL", "INFO", parse_log_level, "DEBUG, INFO, WARNING or ERROR.")
+    log_format: str = _setting(
+        "IDP_LOG_FORMAT",
+        "text",
+        lambda n, r: _choice(n, r, ("text", "json")),
+        "text (for people) or json (one object per line, with the request id, for log collectors).",
+    )
+    metrics_token: str = _setting(
+        "IDP_METRICS_TOKEN",
+        None,
+        None,
+        "Bearer token required by /metrics. Unset: /metrics answers loopback clients only.",
+    )
+    metrics_dir: Path = _setting(
+        "IDP_METRICS_DIR",
+        None,
+        None,
+        "Folder where worker processes share their metrics. Default: <instance>/metrics.",
+    )
+    db_pool_size: int = _setting(
+        "IDP_DB_POOL_SIZE",
+        "10",
+        lambda n, r: parse_int(n, r, 1, 200),
+        "PostgreSQL connections per worker process (plus as many overflow).",
+    )
     trust_proxy: bool = _setting(
         "IDP_TRUST_PROXY", "false", parse_bool, "Trust X-Forwarded-For from one reverse proxy for client IPs."
     )
@@ -314,6 +344,7 @@ class Settings:
             values[f.name] = parse(meta["env"], raw) if parse else raw
         values["instance_dir"] = Path(values["instance_dir"])
         values["keys_dir"] = Path(values["keys_dir"])
+        values["metrics_dir"] = Path(values["metrics_dir"] or values["instance_dir"] / "metrics")
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['instance_dir'] / 'idp.sqlite3'}"
         elif str(values["database_url"]).startswith(("postgresql://", "postgres://")):

@@ -74,9 +74,18 @@ cli.params = [p for p in cli.params if p.name not in ("env_file", "app", "debug"
 def _register_commands() -> None:
     from flask_migrate.cli import db
 
-    from . import audit, clients, demo, keys, serve, users
+    from . import audit, clients, demo, keys, maintenance, serve, users
 
-    for command in (db, clients.group, users.group, keys.group, audit.group, serve.command, demo.command):
+    for command in (
+        db,
+        clients.group,
+        users.group,
+        keys.group,
+        audit.group,
+        maintenance.group,
+        serve.command,
+        demo.command,
+    ):
         cli.add_command(command)
 
 

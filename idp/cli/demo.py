@@ -23,7 +23,7 @@ from ..extensions import db
 from ..identity import citizens
 from ..oauth import clients
 from ..services import services
-from .serve import granian_argv
+from .serve import granian_argv, prepare_metrics_dir
 
 DEMO_CITIZEN = citizens.NewCitizen(
     citizen_id="019090001234",
@@ -85,6 +85,7 @@ def command(no_serve: bool) -> None:
     if no_serve:
         click.echo("demo set up")
         return
+    prepare_metrics_dir(settings.metrics_dir)
     env = {**os.environ, "DEMO_ISSUER": settings.issuer, "DEMO_CLIENT_FILE": str(credentials_file)}
     env.pop("FLASK_RUN_FROM_CLI", None)  # set by the idp command; it would stop app.run() in the portal
     idp = subprocess.Popen(granian_argv("127.0.0.1:5000", 1, 4), env=env)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import click
+
+from ..services import services
 
 
 def granian_argv(bind: str, workers: int, threads: int) -> list[str]:
@@ -38,6 +41,13 @@ def granian_argv(bind: str, workers: int, threads: int) -> list[str]:
     ]
 
 
+def prepare_metrics_dir(directory: Path) -> None:
+    """Workers share metrics through files here; stale files of a previous run would be summed."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:5000", show_default=True, help="HOST:PORT")
 @click.option("--workers", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(1, 64))
@@ -47,6 +57,7 @@ def granian_argv(bind: str, workers: int, threads: int) -> list[str]:
 def command(bind: str, workers: int, threads: int) -> None:
     """Run the provider under Granian (migrations must already be applied: idp db upgrade)."""
     argv = granian_argv(bind, workers, threads)
+    prepare_metrics_dir(services().settings.metrics_dir)
     click.echo(f"Thai Nguyen ID serving on http://{bind} ({workers} workers × {threads} threads)")
     sys.stdout.flush()
     os.execv(argv[0], argv)

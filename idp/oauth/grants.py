@@ -243,4 +243,11 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             )
 
     def save_token(self, token):
-        tokens.store(token, self.request.client, None, tokens.new_grant_id(), tokens.AuthContext())
+        tokens.store(
+            token,
+            self.request.client,
+            None,
+            tokens.new_grant_id(),
+            tokens.AuthContext(),
+            grant_type="client_credentials",
+        )

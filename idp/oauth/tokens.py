@@ -65,6 +65,7 @@ def store(
     ctx: AuthContext,
     signing_kid: str | None = None,
     event: str = "tokens_issued",
+    grant_type: str = "authorization_code",
 ) -> None:
     """Add the token response's access and refresh tokens to the session (hashes only), and the
     audit event that says so."""
@@ -74,6 +75,7 @@ def store(
         citizen_pk=citizen.id if citizen else None,
         client_id=client.client_id,
         grant_id=grant_id,
+        grant_type=grant_type,
         scope=token.get("scope", ""),
         refresh_token_issued="refresh_token" in token,
     )

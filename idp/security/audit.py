@@ -12,6 +12,7 @@ from flask import g, has_request_context, request
 
 from ..clock import now
 from ..extensions import db
+from ..metrics import count_event
 from ..models import AuditEvent
 
 log = logging.getLogger("idp.audit")
@@ -60,6 +61,7 @@ def record(
     else:
         event.actor = actor or operator()
     db.session.add(event)
+    count_event(event_type, event.details)
     log.info(
         json.dumps(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -9,6 +10,7 @@ import traceback
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
@@ -71,6 +73,21 @@ def init_app(app: Flask) -> None:
         for name, value in error.get_headers():
             if name.lower() != "content-type":  # e.g. Allow on a 405 (RFC 9110 §15.5.6)
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def on_database_unavailable(error: Exception) -> Response:
+        # The database is down or restarting: a clean, retryable answer; nothing was written.
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        log.error(
+            "database unavailable at %s %s (%s)", request.method, request.path, error.__class__.__name__
+        )
+        response = protocol_error_page(
+            ProtocolError("temporarily_unavailable", t("unavailable"), redirect=False), 503
+        )
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)

@@ -82,6 +82,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "continue": {"vi": "Tiếp tục", "en": "Continue"},
     "form_post_note": {"vi": "Đang chuyển bạn về cổng dịch vụ…", "en": "Taking you back to the portal…"},
     "language": {"vi": "English", "en": "Tiếng Việt"},
+    "unavailable": {
+        "vi": "Hệ thống đang bận trong giây lát. Vui lòng thử lại sau ít giây.",
+        "en": "The service is briefly unavailable. Please try again in a few seconds.",
+    },
     "wait_seconds": {
         "vi": "Bạn đã nhập sai nhiều lần. Vui lòng đợi {n} giây rồi thử lại.",
         "en": "Too many wrong attempts. Please wait {n} seconds and try again.",
