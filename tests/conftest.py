@@ -4,6 +4,7 @@ synthetic citizens and portals through the same services the CLI uses."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
@@ -26,15 +27,16 @@ FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8192, "argon2_parall
 PASSWORD = "mat-khau-thu-nghiem-2026"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_database(sqlite_dir: Path, prefix: str = "idp_test") -> Iterator[str]:
+    """An empty database of the run's kind: a SQLite file, or (IDP_TEST_DATABASE_URL set) a new
+    PostgreSQL database of our own, dropped afterwards, since CI and sessions share the server."""
     base = os.environ.get("IDP_TEST_DATABASE_URL")
     if not base:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'idp.sqlite3'}"
+        yield f"sqlite:///{sqlite_dir / f'{prefix}.sqlite3'}"
         return
-    # A database of our own for this run, dropped afterwards: CI and sessions share the server.
     url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"idp_test_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -44,6 +46,12 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -131,14 +131,23 @@ def login_submit() -> Response:
     return response
 
 
-@bp.get("/consent")
-def consent_page() -> Response:
+def _consent_request():
+    """(interaction, request, session) of a pending consent, or a redirect to log in first."""
     interaction, req = _interaction_or_none()
     if req is None:
         raise ProtocolError("invalid_request", "expired", redirect=False)
     current = sessions.find(cookies.session_cookie())
     if current is None:
         return redirect(url_for("auth.login", interaction=interaction.id), code=303)
+    return interaction, req, current
+
+
+@bp.get("/consent")
+def consent_page() -> Response:
+    pending = _consent_request()
+    if isinstance(pending, Response):
+        return pending
+    interaction, req, current = pending
     already = consent.granted_scopes(current.citizen_pk, req.client.client_id)
     locale = negotiate(req.ui_locales)
     items = [(s, scope_label(s, locale), s in already) for s in req.scopes]
@@ -151,12 +160,10 @@ def consent_page() -> Response:
 
 @bp.post("/consent")
 def consent_submit() -> Response:
-    interaction, req = _interaction_or_none()
-    if req is None:
-        raise ProtocolError("invalid_request", "expired", redirect=False)
-    current = sessions.find(cookies.session_cookie())
-    if current is None:
-        return redirect(url_for("auth.login", interaction=interaction.id), code=303)
+    pending = _consent_request()
+    if isinstance(pending, Response):
+        return pending
+    interaction, req, current = pending
     if request.form.get("decision") != "allow":
         audit.record(
             "consent_denied",

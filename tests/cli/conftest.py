@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from tests.conftest import fresh_database
 from tests.e2e.environment import IDP, PROJECT_ROOT, idp_environment
 
 
@@ -42,18 +39,5 @@ def idp(idp_env) -> Callable[..., subprocess.CompletedProcess]:
 @pytest.fixture
 def fresh_database_url(tmp_path) -> Iterator[str]:
     """An empty database of the run's kind (SQLite file, or a new PostgreSQL database)."""
-    base = os.environ.get("IDP_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"idp_cli_{secrets.token_hex(6)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(tmp_path, prefix="idp_cli") as url:
+        yield url
