@@ -102,6 +102,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(remember_language)
     app.context_processor(_template_context)
 
+    from .web.fastpath import StaticFastPath
+
+    app.wsgi_app = StaticFastPath(
+        app.wsgi_app, app.extensions["idp.discovery"], keyring, settings.jwks_max_age, settings.https
+    )
     if settings.trust_proxy:
         # One reverse proxy in front (nginx): its X-Forwarded-For is the citizen's address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import click
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from ..config import PROJECT_ROOT
@@ -73,6 +74,7 @@ def ensure_demo_portal(credentials_file) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--no-serve", is_flag=True, help="Only set up (database, keys, citizen, portal).")
 def command(no_serve: bool) -> None:
     """Set up and run the provider with a demo citizen and a demo portal."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..services import services
+from ..config import Settings
 
 
 def granian_argv(bind: str, workers: int, threads: int) -> list[str]:
@@ -57,7 +57,7 @@ def prepare_metrics_dir(directory: Path) -> None:
 def command(bind: str, workers: int, threads: int) -> None:
     """Run the provider under Granian (migrations must already be applied: idp db upgrade)."""
     argv = granian_argv(bind, workers, threads)
-    prepare_metrics_dir(services().settings.metrics_dir)
+    prepare_metrics_dir(Settings.from_env().metrics_dir)  # no app here: the workers build their own
     click.echo(f"Thai Nguyen ID serving on http://{bind} ({workers} workers × {threads} threads)")
     sys.stdout.flush()
     os.execv(argv[0], argv)

@@ -272,3 +272,21 @@ def test_users_create_refuses_a_duplicate(app, idp):
     assert again.returncode != 0
     assert_no_traceback(again)
     assert rows_in(app, Citizen) == 1
+
+
+def test_demo_sets_up_a_citizen_and_a_portal_whose_secret_it_writes_to_a_private_file(
+        idp, fresh_database_url, tmp_path):
+    env = {"IDP_DATABASE_URL": fresh_database_url, "IDP_INSTANCE_DIR": str(tmp_path),
+           "IDP_KEYS_DIR": str(tmp_path / "keys")}
+    first = idp("demo", "--no-serve", env=env)
+    assert first.returncode == 0, first.stderr
+    credentials = tmp_path / "demo-portal-client.json"
+    assert oct(credentials.stat().st_mode & 0o777) == "0o600"
+    secret = json.loads(credentials.read_text())["client_secret"]
+
+    again = idp("demo", "--no-serve", env=env)  # idempotent: same portal, same secret
+
+    assert again.returncode == 0, again.stderr
+    assert json.loads(credentials.read_text())["client_secret"] == secret
+    assert "019090001234" in idp("users", "list", env=env).stdout
+    assert "demo-portal" in idp("clients", "list", env=env).stdout
