@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..config import ConfigError, parse_duration
 from ..extensions import db
 from ..models import Client
 from ..oauth import clients
@@ -26,6 +27,8 @@ def _describe(client: Client) -> dict:
         "scopes": client.scopes,
         "grant_types": client.grant_types,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "access_token_ttl": client.access_token_ttl,
+        "refresh_token_ttl": client.refresh_token_ttl,
     }
 
 
@@ -46,6 +49,12 @@ def _describe(client: Client) -> dict:
 )
 @click.option("--client-id", default=None, help="Choose the client_id (default: generated).")
 @click.option("--id-token-alg", default=None, type=click.Choice(["RS256", "ES256"]))
+@click.option(
+    "--access-token-ttl", default=None, metavar="DURATION", help="e.g. 5m (default: IDP_ACCESS_TOKEN_TTL)"
+)
+@click.option(
+    "--refresh-token-ttl", default=None, metavar="DURATION", help="e.g. 7d (default: IDP_REFRESH_TOKEN_TTL)"
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def create(
     name,
@@ -57,9 +66,16 @@ def create(
     auth_method,
     client_id,
     id_token_alg,
+    access_token_ttl,
+    refresh_token_ttl,
     as_json,
 ) -> None:
     """Register a portal. Prints the client_id and the secret, which is shown only this once."""
+    try:
+        access_ttl = parse_duration("--access-token-ttl", access_token_ttl) if access_token_ttl else None
+        refresh_ttl = parse_duration("--refresh-token-ttl", refresh_token_ttl) if refresh_token_ttl else None
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
     spec = clients.ClientSpec(
         name=name,
         redirect_uris=list(redirect_uris),
@@ -70,6 +86,8 @@ def create(
         token_endpoint_auth_method=auth_method,
         client_id=client_id,
         id_token_signed_response_alg=id_token_alg,
+        access_token_ttl=access_ttl,
+        refresh_token_ttl=refresh_ttl,
     )
     try:
         client, secret = clients.register(spec)
