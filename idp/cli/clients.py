@@ -134,3 +134,18 @@ def delete(client_id: str, yes: bool) -> None:
     clients.delete(client)
     db.session.commit()
     click.echo(f"deleted {client_id}")
+
+
+@group.command("rotate-secret")
+@click.argument("client_id")
+def rotate_secret(client_id: str) -> None:
+    """Replace a portal's secret (the old one stops working at once). Prints the new one, once."""
+    client = clients.find(client_id)
+    if client is None:
+        raise click.UsageError(f"no portal with client_id {client_id}")
+    if client.is_public:
+        raise click.UsageError(f"{client_id} is a public client: it has no secret")
+    secret = clients.new_secret(client)
+    db.session.commit()
+    click.echo(f"client_secret: {secret}")
+    click.echo("Keep the secret now: it is stored only as a hash and cannot be shown again.")

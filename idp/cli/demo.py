@@ -79,6 +79,9 @@ def ensure_demo_portal(credentials_file) -> None:
 def command(no_serve: bool) -> None:
     """Set up and run the provider with a demo citizen and a demo portal."""
     settings = services().settings
+    if settings.https or not settings.issuer.startswith(("http://127.0.0.1", "http://localhost")):
+        # The demo citizen's password is printed in the README: never on a real deployment.
+        raise click.ClickException(f"idp demo runs only on a loopback issuer, not {settings.issuer}")
     upgrade(directory=str(PROJECT_ROOT / "migrations"))
     ensure_demo_citizen()
     credentials_file = settings.instance_dir / "demo-portal-client.json"

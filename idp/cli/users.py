@@ -10,8 +10,10 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
-from ..identity import citizens
+from ..identity import citizens, sessions
 from ..models import Citizen
+from ..oauth import tokens
+from ..security import audit
 from ..services import services
 
 group = AppGroup("users", help="Citizen accounts.")
@@ -62,3 +64,41 @@ def list_() -> None:
     """One line per citizen: CCCD, status, name, phone, email."""
     for c in db.session.scalars(select(Citizen).order_by(Citizen.id)):
         click.echo(f"{c.citizen_id}\t{c.status}\t{c.full_name}\t{c.phone or '-'}\t{c.email or '-'}")
+
+
+def _set_status(identifier: str, status: str) -> None:
+    citizen = citizens.find_by_identifier(identifier)
+    if citizen is None:
+        raise click.UsageError(f"no citizen with CCCD, phone or email {identifier}")
+    before = citizen.status
+    citizen.status = status
+    if status != "active":
+        # A locked account is logged out everywhere: its sessions and tokens end now.
+        sessions.end_all_for(citizen.id)
+        revoked = tokens.revoke_all_for_citizen(citizen.id)
+    else:
+        revoked = 0
+    audit.record(
+        "account_locked" if status != "active" else "account_unlocked",
+        "info",
+        citizen_pk=citizen.id,
+        previous=before,
+        status=status,
+        tokens_revoked=revoked,
+    )
+    db.session.commit()
+    click.echo(f"{citizen.citizen_id}: {before} → {status}")
+
+
+@group.command("lock")
+@click.argument("identifier")
+def lock(identifier: str) -> None:
+    """Lock a citizen's account (CCCD, phone or email): no login, every session and token ends."""
+    _set_status(identifier, "locked")
+
+
+@group.command("unlock")
+@click.argument("identifier")
+def unlock(identifier: str) -> None:
+    """Let a locked citizen log in again."""
+    _set_status(identifier, "active")

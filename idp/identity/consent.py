@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Consent
+from ..models import Client, Consent
 
 
 def granted_scopes(citizen_pk: int, client_id: str) -> set[str]:
@@ -37,3 +37,14 @@ def withdraw(citizen_pk: int, client_id: str) -> bool:
         return False
     db.session.delete(row)
     return True
+
+
+def connected_portals(citizen_pk: int) -> list[tuple[Consent, Client]]:
+    """What the citizen has agreed to share, portal by portal, newest first."""
+    rows = db.session.execute(
+        select(Consent, Client)
+        .join(Client, Client.client_id == Consent.client_id)
+        .where(Consent.citizen_pk == citizen_pk)
+        .order_by(Consent.updated_at.desc())
+    )
+    return [(consent, client) for consent, client in rows]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -244,28 +243,12 @@ def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
         raise RedirectableError(error, partial) from None
 
 
-# Portals are read on every token request and change rarely: each process keeps them briefly.
-# A change made by another process (idp clients …) is seen within CLIENT_CACHE_SECONDS.
-CLIENT_CACHE_SECONDS = 10
-_client_cache: dict[str, tuple[float, Client]] = {}
-
-
 def find_client(client_id: str) -> Client | None:
-    # Malformed ids are refused before they reach the database.
+    # Malformed ids are refused before they reach the database. Not cached: a deleted portal or
+    # a replaced secret must stop working at once, on every instance.
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
         return None
-    cached = _client_cache.get(client_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
-    if client is not None:
-        db.session.expunge(client)  # a read-only snapshot, shared by the threads of this process
-        _client_cache[client_id] = (time.monotonic() + CLIENT_CACHE_SECONDS, client)
-    return client
-
-
-def forget_client(client_id: str) -> None:
-    _client_cache.pop(client_id, None)
+    return db.session.scalar(select(Client).where(Client.client_id == client_id))
 
 
 # --- the decision: log in, consent, or answer -----------------------------------------------

@@ -15,7 +15,6 @@ from ..extensions import db
 from ..models import AuthorizationCode, Client, Consent, Interaction, Token
 from ..security import audit
 from ..services import services
-from .authorize import forget_client
 from .claims import STANDARD_SCOPES
 from .server import GRANT_TYPES
 
@@ -146,7 +145,6 @@ def register(spec: ClientSpec) -> tuple[Client, str | None]:
 def new_secret(client: Client) -> str:
     secret = new_token(CLIENT_SECRET_PREFIX)
     client.secret_hash = token_hash(secret)
-    forget_client(client.client_id)
     audit.record("client_changed", client_id=client.client_id, change="new secret")
     return secret
 
@@ -160,5 +158,4 @@ def delete(client: Client) -> None:
     for model in (Token, AuthorizationCode, Consent, Interaction):
         db.session.execute(db.delete(model).where(model.client_id == client.client_id))
     db.session.delete(client)
-    forget_client(client.client_id)
     audit.record("client_deleted", client_id=client.client_id)

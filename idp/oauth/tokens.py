@@ -133,6 +133,25 @@ def revoke_grant(grant_id: str) -> int:
     return result.rowcount
 
 
+def revoke_for(citizen_pk: int, client_id: str) -> int:
+    """Everything a portal holds for a citizen (consent withdrawn)."""
+    result = db.session.execute(
+        update(Token)
+        .where(Token.citizen_pk == citizen_pk, Token.client_id == client_id, Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return result.rowcount
+
+
+def revoke_all_for_citizen(citizen_pk: int) -> int:
+    result = db.session.execute(
+        update(Token)
+        .where(Token.citizen_pk == citizen_pk, Token.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return result.rowcount
+
+
 def revoke_session_access_tokens(sid: str) -> None:
     """Logout ends the session's access tokens; offline refresh tokens survive, as consented."""
     db.session.execute(

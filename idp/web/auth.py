@@ -7,6 +7,7 @@ from flask import Blueprint, Response, redirect, render_template, request, sessi
 from ..extensions import db
 from ..identity import citizens, consent, lockout, sessions
 from ..oauth import authorize
+from ..oauth import tokens as token_store
 from ..oauth.claims import scope_label
 from ..oauth.errors import ProtocolError
 from ..security import audit
@@ -39,7 +40,26 @@ def _interaction_or_none():
 @bp.get("/")
 def home() -> Response:
     current = sessions.find(cookies.session_cookie())
-    return Response(render_template("home.html", citizen=current.citizen if current else None))
+    portals = consent.connected_portals(current.citizen_pk) if current else []
+    return Response(
+        render_template("home.html", citizen=current.citizen if current else None, portals=portals)
+    )
+
+
+@bp.post("/consents/withdraw")
+def withdraw_consent() -> Response:
+    """The citizen stops sharing with a portal: its consent and every token it holds end now."""
+    current = sessions.find(cookies.session_cookie())
+    if current is None:
+        return redirect(url_for("auth.login"), code=303)
+    client_id = request.form.get("client_id", "")[:64]
+    if consent.withdraw(current.citizen_pk, client_id):
+        revoked = token_store.revoke_for(current.citizen_pk, client_id)
+        audit.record(
+            "consent_withdrawn", citizen_pk=current.citizen_pk, client_id=client_id, tokens_revoked=revoked
+        )
+    db.session.commit()
+    return redirect(url_for("auth.home"), code=303)
 
 
 @bp.get("/login")

@@ -79,8 +79,9 @@ def test_bad_setting_exits_2_naming_the_variable(idp):
     assert_no_traceback(result)
 
 
-@pytest.mark.parametrize("name, value", [("IDP_ISSUER", "http://id.example"),
-                                         ("IDP_ARGON2_MEMORY_COST", "10")])
+@pytest.mark.parametrize(
+    "name, value", [("IDP_ISSUER", "http://id.example"), ("IDP_ARGON2_MEMORY_COST", "10")]
+)
 def test_other_bad_settings_exit_2_naming_the_variable(idp, name, value):
     result = idp("users", "list", env={name: value})
     assert result.returncode == 2
@@ -117,8 +118,18 @@ def test_db_upgrade_on_the_migrated_database_is_a_no_op(app, idp):
 
 # --- clients ------------------------------------------------------------------------------------
 def test_clients_create_list_show_delete(app, client, idp):
-    created = idp("clients", "create", "--name", "Cổng Dịch Vụ X", "--redirect-uri", "https://a.example/cb",
-                  "--scope", "openid", "--scope", "profile")
+    created = idp(
+        "clients",
+        "create",
+        "--name",
+        "Cổng Dịch Vụ X",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--scope",
+        "openid",
+        "--scope",
+        "profile",
+    )
     assert created.returncode == 0, created.stderr
     client_id = field_of(created.stdout, "client_id")
     secret = field_of(created.stdout, "client_secret")
@@ -157,28 +168,51 @@ def test_clients_create_list_show_delete(app, client, idp):
 
 
 def test_clients_create_json(app, idp):
-    created = idp("clients", "create", "--name", "Json", "--redirect-uri", "https://b.example/cb",
-                  "--id-token-alg", "ES256", "--client-id", "json-portal", "--json")
+    created = idp(
+        "clients",
+        "create",
+        "--name",
+        "Json",
+        "--redirect-uri",
+        "https://b.example/cb",
+        "--id-token-alg",
+        "ES256",
+        "--client-id",
+        "json-portal",
+        "--json",
+    )
     assert created.returncode == 0, created.stderr
     body = json.loads(created.stdout)
     assert body["client_id"] == "json-portal"
     assert body["client_secret"]
     assert body["id_token_signed_response_alg"] == "ES256"
-    again = idp("clients", "create", "--name", "Json", "--redirect-uri", "https://b.example/cb",
-                "--client-id", "json-portal")
+    again = idp(
+        "clients",
+        "create",
+        "--name",
+        "Json",
+        "--redirect-uri",
+        "https://b.example/cb",
+        "--client-id",
+        "json-portal",
+    )
     assert again.returncode != 0 and "json-portal" in again.stderr
     assert_no_traceback(again)
 
 
 def test_clients_delete_without_yes_asks_and_keeps_on_no(app, idp):
-    client_id = field_of(idp("clients", "create", "--name", "Keep",
-                             "--redirect-uri", "https://k.example/cb").stdout, "client_id")
+    client_id = field_of(
+        idp("clients", "create", "--name", "Keep", "--redirect-uri", "https://k.example/cb").stdout,
+        "client_id",
+    )
     refused = idp("clients", "delete", client_id, input="n\n")
     assert refused.returncode != 0
     assert rows_in(app, Client) == 1
 
 
-@pytest.mark.parametrize("uri", ["http://evil.example/cb", "https://a.example/cb#frag", "https://*.example/cb"])
+@pytest.mark.parametrize(
+    "uri", ["http://evil.example/cb", "https://a.example/cb#frag", "https://*.example/cb"]
+)
 def test_clients_create_refuses_a_bad_redirect_uri(app, idp, uri):
     result = idp("clients", "create", "--name", "Evil", "--redirect-uri", uri)
     assert result.returncode != 0
@@ -193,10 +227,14 @@ def test_clients_create_refuses_a_bad_redirect_uri(app, idp, uri):
 # --- users --------------------------------------------------------------------------------------
 def new_citizen_args(**override) -> tuple[list[str], dict]:
     birth = dt.date(1987, 3, 21)
-    person = {"citizen_id": cccd.synthetic(birth, "female", random.Random()), "name": "Đỗ Thị Lan Anh",
-              "birth_date": birth.isoformat(), "gender": "female",
-              "phone": f"09{random.randrange(10**8):08d}",
-              "email": f"lan{random.randrange(10**9)}@example.com"}
+    person = {
+        "citizen_id": cccd.synthetic(birth, "female", random.Random()),
+        "name": "Đỗ Thị Lan Anh",
+        "birth_date": birth.isoformat(),
+        "gender": "female",
+        "phone": f"09{random.randrange(10**8):08d}",
+        "email": f"lan{random.randrange(10**9)}@example.com",
+    }
     person.update(override)
     argv = ["users", "create"]
     for key, value in person.items():
@@ -224,8 +262,9 @@ def test_users_create_from_stdin_then_login_over_http(app, client, idp, make_por
     assert page.status == 302 and page.location.startswith(portal["redirect_uri"] + "?"), page.text[:500]
     assert "code" in query_of(page.location)
 
-    wrong = login(FlaskBrowser(app.test_client()), authorize_params(portal), person["citizen_id"],
-                  password + "x")
+    wrong = login(
+        FlaskBrowser(app.test_client()), authorize_params(portal), person["citizen_id"], password + "x"
+    )
     assert wrong.status == 401
 
 
@@ -247,8 +286,9 @@ def test_users_create_refuses_a_cccd_that_contradicts_birth_and_gender(app, idp)
     assert_no_traceback(result)
 
 
-@pytest.mark.parametrize("field, value", [("email", "not-an-email"), ("phone", "12"),
-                                          ("birth_date", "21/03/1987")])
+@pytest.mark.parametrize(
+    "field, value", [("email", "not-an-email"), ("phone", "12"), ("birth_date", "21/03/1987")]
+)
 def test_users_create_refuses_bad_fields_naming_them(app, idp, field, value):
     argv, _ = new_citizen_args(**{field: value})
     result = idp(*argv, input="mot mat khau du dai\n")
@@ -275,9 +315,13 @@ def test_users_create_refuses_a_duplicate(app, idp):
 
 
 def test_demo_sets_up_a_citizen_and_a_portal_whose_secret_it_writes_to_a_private_file(
-        idp, fresh_database_url, tmp_path):
-    env = {"IDP_DATABASE_URL": fresh_database_url, "IDP_INSTANCE_DIR": str(tmp_path),
-           "IDP_KEYS_DIR": str(tmp_path / "keys")}
+    idp, fresh_database_url, tmp_path
+):
+    env = {
+        "IDP_DATABASE_URL": fresh_database_url,
+        "IDP_INSTANCE_DIR": str(tmp_path),
+        "IDP_KEYS_DIR": str(tmp_path / "keys"),
+    }
     first = idp("demo", "--no-serve", env=env)
     assert first.returncode == 0, first.stderr
     credentials = tmp_path / "demo-portal-client.json"
@@ -290,3 +334,29 @@ def test_demo_sets_up_a_citizen_and_a_portal_whose_secret_it_writes_to_a_private
     assert json.loads(credentials.read_text())["client_secret"] == secret
     assert "019090001234" in idp("users", "list", env=env).stdout
     assert "demo-portal" in idp("clients", "list", env=env).stdout
+
+
+def test_rotate_secret_replaces_the_secret_at_once(idp, client, make_portal):
+    portal = make_portal()
+    result = idp("clients", "rotate-secret", portal["client_id"])
+    assert result.returncode == 0, result.stderr
+    new_secret = result.stdout.split("client_secret:")[1].split()[0]
+    old = client.post("/introspect", data={"token": "x"}, auth=(portal["client_id"], portal["client_secret"]))
+    new = client.post("/introspect", data={"token": "x"}, auth=(portal["client_id"], new_secret))
+    assert old.status_code == 401 and new.status_code == 200
+
+
+def test_locking_a_citizen_ends_their_tokens_and_logins(idp, client, make_citizen, make_portal):
+    from tests.http.test_tokens import bearer, sign_in
+
+    citizen, portal = make_citizen(), make_portal()
+    issued = sign_in(client, citizen, portal)
+    assert idp("users", "lock", citizen["phone"]).returncode == 0
+    assert client.get("/userinfo", headers=bearer(issued["access_token"])).status_code == 401
+    assert idp("users", "unlock", citizen["citizen_id"]).returncode == 0
+    assert idp("users", "lock", "019195999999").returncode != 0  # no such citizen
+
+
+def test_demo_refuses_to_run_against_a_real_issuer(idp):
+    result = idp("demo", "--no-serve", env={"IDP_ISSUER": "https://id.thainguyen.gov.vn"})
+    assert result.returncode != 0 and "loopback" in result.stderr

@@ -14,6 +14,13 @@ from tests.security.conftest import try_login
 WRONG = "sai-mat-khau-12345"
 
 
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    """Waits of one second must not run out between two requests of a test: time moves only when
+    a test says so."""
+    clock.freeze()
+
+
 @pytest.fixture
 def web(make_app):
     return make_app(login_max_failures=5, login_lock_time=900).test_client()
