@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, Settings
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
+    app.teardown_appcontext(_end_transaction_quietly)
     _register_sqlite_pragmas(app)
 
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
@@ -113,6 +116,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.issuer_path:
         app.wsgi_app = PathPrefix(app.wsgi_app, settings.issuer_path)
     return app
+
+
+def _end_transaction_quietly(_exc: BaseException | None) -> None:
+    """Roll back before Flask-SQLAlchemy closes the session (teardowns run in reverse order): if the
+    database went away after the answer was made, its ROLLBACK would otherwise fail outside every
+    error handler and turn a finished answer into a bare 500."""
+    try:
+        db.session.rollback()
+    except (OperationalError, InterfaceError):
+        # The connection is gone: drop it, so the pool does not hand it out again.
+        with contextlib.suppress(Exception):
+            db.session.invalidate()
 
 
 def _migration_head() -> str | None:

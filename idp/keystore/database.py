@@ -1,5 +1,6 @@
 """Keys in the database, shared by every instance. Changes are serialised by an advisory lock
-(PostgreSQL) or a file lock beside the database (SQLite, one machine)."""
+(PostgreSQL) or, for SQLite (one machine), a file lock in the instance folder: processes that share
+a SQLite key store must share IDP_INSTANCE_DIR too."""
 
 from __future__ import annotations
 

@@ -58,12 +58,8 @@ class Instance:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self) -> Instance:
-        assert not self.running, f"instance {self.name} is already running"
+        assert self.process is None or self._exited(), f"instance {self.name} is already running"
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / "stdout.log", "ab") as out, open(self.folder / "stderr.log", "ab") as err:
             self.process = subprocess.Popen(
@@ -84,7 +80,8 @@ class Instance:
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if self._exited():
+                self.process.wait(timeout=10)
                 pytest.fail(
                     f"instance {self.name} (idp serve on :{self.port}) exited with status "
                     f"{self.process.returncode} before it was ready.\n--- its log ---\n{self.log()[-6000:]}",
@@ -106,26 +103,45 @@ class Instance:
 
     def kill(self) -> None:
         """SIGKILL, to the whole process group: no clean-up, no goodbye, as when a machine dies."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        self._signal_group(signal.SIGKILL)
         self.process.wait(timeout=10)
         self._wait_port_closed()
 
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
+        self._signal_group(signal.SIGTERM)
+        if not self._exited_within(10):
+            self._signal_group(signal.SIGKILL)
+            self._exited_within(10)
+        # Granian's worker may outlive its main process by a moment: sweep the group while the
+        # main process is not yet reaped, then reap it.
+        self._signal_group(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    # Signals go to the process group only while its leader (the process started here) has not
+    # been reaped: until then its pid, hence the group id, cannot belong to anyone else.
+    def _signal_group(self, sig: int) -> None:
+        if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        # The worker may outlive the main process by a moment: make sure the group is gone.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(self.process.pid, sig)
+
+    def _exited(self) -> bool:
+        """Has the main process exited? (Checked without reaping it.)"""
+        if self.process.returncode is not None:
+            return True
+        try:
+            return os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
+    def _exited_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not self._exited():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def _wait_port_closed(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -152,7 +168,11 @@ class Instance:
         return self.log()[mark:]
 
 
-SERVER_ERROR = re.compile(r"^Traceback|\bCRITICAL\b|\bunexpected \w+ at\b", re.M)
+# Flask's own 500 ("unexpected … at"), Granian's ("Application callable raised an exception"),
+# and any traceback with the exception it ends with.
+SERVER_ERROR = re.compile(
+    r"^Traceback|\bCRITICAL\b|\bunexpected \w+ at\b|raised an exception|^[\w.]+(Error|Exception): ", re.M
+)
 
 
 def server_errors(text: str) -> list[str]:

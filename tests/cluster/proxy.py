@@ -13,7 +13,9 @@ already have committed what the request asked for (a refresh-token rotation, a l
 a code redemption) and only the answer was lost. Replaying it on another instance would present a
 used refresh token or a used code again, which the provider rightly treats as theft and answers by
 revoking every token of that login: a lost answer would become a logged-out citizen. So the client
-gets the connection error, and the proxy counts it as ``dropped`` for that backend.
+gets the connection error, and the proxy counts it as ``dropped`` for that backend. (nginx does the
+same for POSTs by default: deploy/nginx.conf's ``proxy_next_upstream error timeout`` has no
+``non_idempotent``.)
 """
 
 from __future__ import annotations
@@ -130,6 +132,12 @@ class RoundRobinProxy:
         self._handlers.add(task)
         upstream_writer = None
         try:
+            # The start of the request first, then a backend: from the moment it is handed to a
+            # backend's connection, the request counts as sent there (and is never replayed).
+            first = await client_reader.read(65536)
+            if not first:
+                client_writer.close()
+                return
             upstream = await self._connect()
             if upstream is None:
                 with self._lock:
@@ -137,19 +145,18 @@ class RoundRobinProxy:
                 client_writer.transport.abort()
                 return
             name, upstream_reader, upstream_writer = upstream
-            sent = 0
+            upstream_writer.write(first)
 
-            async def forward_request() -> None:
-                nonlocal sent
+            async def forward_rest_of_request() -> None:
                 with contextlib.suppress(ConnectionError, OSError):
+                    await upstream_writer.drain()
                     while data := await client_reader.read(65536):
-                        sent += len(data)
                         upstream_writer.write(data)
                         await upstream_writer.drain()
                     if upstream_writer.can_write_eof():
                         upstream_writer.write_eof()
 
-            request_task = asyncio.create_task(forward_request())
+            request_task = asyncio.create_task(forward_rest_of_request())
             received = 0
             with contextlib.suppress(ConnectionError, OSError):
                 while data := await upstream_reader.read(65536):
@@ -159,7 +166,7 @@ class RoundRobinProxy:
             request_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await request_task
-            if sent and not received:
+            if not received:
                 # The request went out and no answer came back: the backend died under it.
                 # Not retried (see the module docstring); the client sees the connection fail.
                 with self._lock:
@@ -168,11 +175,12 @@ class RoundRobinProxy:
                 self._mark_down(name)
                 client_writer.transport.abort()
                 return
-            if received:
-                self._count(name, "answered")
+            self._count(name, "answered")
             client_writer.close()
         except asyncio.CancelledError:
             client_writer.transport.abort()
+        except (ConnectionError, OSError):
+            client_writer.transport.abort()  # the client went away
         finally:
             if upstream_writer is not None:
                 upstream_writer.close()

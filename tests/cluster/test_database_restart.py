@@ -185,7 +185,10 @@ def test_a_database_restart_under_load_is_a_clean_503_and_heals_by_itself(databa
         for e in exchanges
         if e.status >= 500 and not is_clean_503(e)
     ]
-    assert not unclean, f"server errors that are not a clean, retryable 503: {unclean[:10]}"
+    assert not unclean, (
+        f"server errors that are not a clean, retryable 503: {unclean[:10]}\n"
+        "the instance's log says:\n" + "\n".join(server_errors(instance.log())[:10])
+    )
     # The outage was seen, and only during the outage (from the stop until ready again).
     refused = [e for e in exchanges if e.status == 503]
     assert len([e for e in refused if e.path != "/readyz"]) >= 3, "the load never met the outage"
