@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..clock import now
 from ..credentials import CODE_PREFIX, new_token, token_hash
@@ -243,12 +243,16 @@ def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
         raise RedirectableError(error, partial) from None
 
 
+# Built once: constructing a SELECT costs more than running it (hot path of every token request).
+_FIND_CLIENT = select(Client).where(Client.client_id == bindparam("client_id"))
+
+
 def find_client(client_id: str) -> Client | None:
     # Malformed ids are refused before they reach the database. Not cached: a deleted portal or
     # a replaced secret must stop working at once, on every instance.
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
         return None
-    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+    return db.session.scalar(_FIND_CLIENT, {"client_id": client_id})
 
 
 # --- the decision: log in, consent, or answer -----------------------------------------------
