@@ -73,7 +73,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(_end_transaction_quietly)
     _register_sqlite_pragmas(app)
 
-    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
+    passwords = Passwords(
+        settings.argon2_time_cost,
+        settings.argon2_memory_cost,
+        settings.argon2_parallelism,
+        settings.argon2_concurrency,
+    )
     keyring = build_keyring(settings)
     app.extensions["idp"] = Services(settings=settings, passwords=passwords, keyring=keyring)
     with app.app_context():

@@ -241,6 +241,12 @@ class Settings:
         lambda n, r: parse_int(n, r, 1, 16),
         "Argon2id lanes (RFC 9106 low-memory profile: 4).",
     )
+    argon2_concurrency: int = _setting(
+        "IDP_ARGON2_CONCURRENCY",
+        "1",
+        lambda n, r: parse_int(n, r, 1, 64),
+        "Password hashes computed at once per worker process (1 per core the worker may use).",
+    )
     default_locale: str = _setting(
         "IDP_DEFAULT_LOCALE", "vi", parse_locale, "Language of the pages: vi or en."
     )
