@@ -1,0 +1,992 @@
+#!/usr/bin/env python3
+"""Thai Nguyen ID benchmark suite: one command, a fresh instance, every flow, RESULTS.md.
+
+    python bench/run.py [--db sqlite|postgres] [--duration 10] [--warmup 3] [--peer]
+                        [--flows discovery,jwks,...] [--fast-argon2] [--profile]
+
+What it does (see bench/README.md):
+ 1. a fresh instance in a temp dir: SQLite file there, or with --db postgres a new database on
+    postgresql://postgres@127.0.0.1:5432 (created here, dropped at the end); `idp db upgrade`;
+    seeds clients and citizens through the Python API (bench/seed.py);
+ 2. measures the raw Argon2id hash rate with the configured IDP_ARGON2_* parameters on core 0;
+ 3. starts `idp serve --workers 1 --threads 4` pinned to core 0 (`taskset -c 0`) on a loopback
+    port, and drives it from core 1: wrk (bench/wrk.lua) for the stateless flows, the Python
+    load generator (bench/loadgen.py, its own process) for the stateful ones; each flow waits for
+    a quiet machine, warms up, then measures --duration seconds;
+ 4. RSS of every server process; stops the server;
+ 5. with --peer: node-oidc-provider (/work/shared/peers) pinned to core 0 the same way, never at
+    the same time as ours: the same stateless flows and the full login with flow.mjs, which is
+    also run against ours (bench/tnid_forms.mjs answers our pages);
+ 6. writes bench/results/<db>.json (+ peer.json) and regenerates bench/RESULTS.md from them.
+
+Flows: discovery, jwks, jwks304, token, userinfo, introspect, revoke, refresh, code, login, full,
+flowjs (flowjs only with --peer unless named). Production Argon2 parameters unless --fast-argon2.
+Per-IP rate limits are switched off (IDP_RATELIMIT_ENABLED=false) and IDP_CODE_TTL is 10m so that
+pre-created codes outlive their preparation; neither changes the cost of a request.
+--profile samples our worker with py-spy during each measured window and writes bench/PROFILE.md
+(the figures of a profiled run are perturbed, so it does not update RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+_VENV_PY = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+if Path(sys.prefix).resolve() != _VENV_PY.parent.parent.resolve() and _VENV_PY.exists():
+    os.execv(str(_VENV_PY), [str(_VENV_PY), *sys.argv])
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    BENCH_DIR,
+    PROJECT_ROOT,
+    VENV_BIN,
+    Conn,
+    Window,
+    basic_auth,
+    cmdline,
+    free_port,
+    start_idp_serve,
+    status_kb,
+    tree_pids,
+    wait_http,
+    wait_quiet,
+)
+
+PEERS = Path("/work/shared/peers")
+PEER_DIR = PEERS / "node-oidc-provider"
+PEER_BASE = "http://127.0.0.1:3000"
+PEER_REDIRECT = "http://127.0.0.1:9999/cb"
+RESULTS_DIR = BENCH_DIR / "results"
+SERVER_CPU, CLIENT_CPU = "0", "1"
+ALL_FLOWS = [
+    "discovery", "jwks", "jwks304", "token", "userinfo", "introspect",
+    "revoke", "refresh", "code", "login", "full", "flowjs",
+]
+WRK_FLOWS = {"discovery", "jwks", "jwks304", "token", "userinfo", "introspect"}
+PY_FLOWS = {"revoke", "refresh", "code", "login", "full"}
+PEER_FLOWS = ["discovery", "jwks", "jwks304", "token", "introspect", "flowjs"]
+FAST_ARGON2 = {"IDP_ARGON2_TIME_COST": "1", "IDP_ARGON2_MEMORY_COST": "8192", "IDP_ARGON2_PARALLELISM": "1"}
+LABELS = {
+    "discovery": "discovery",
+    "jwks": "jwks",
+    "jwks304": "jwks, If-None-Match → 304",
+    "token": "token client_credentials",
+    "userinfo": "userinfo (pool of access tokens)",
+    "introspect": "introspection (pool of tokens)",
+    "revoke": "revocation (a distinct token each)",
+    "refresh": "refresh-token rotation (chain per thread)",
+    "code": "code exchange alone",
+    "login": "login form POST alone (Argon2)",
+    "full": "full login: authorize→login→consent→token→userinfo (Python)",
+    "flowjs": "full login, flow.mjs (+ID token check + refresh)",
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- the instance -----------------------------------------------------------------------------
+class Instance:
+    def __init__(self, args) -> None:
+        self.args = args
+        self.tmp = Path(tempfile.mkdtemp(prefix="tnid-bench-"))
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.pg_db = None
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+        self.env.update(
+            IDP_ISSUER=self.base,
+            IDP_INSTANCE_DIR=str(self.tmp / "instance"),
+            IDP_KEYS_DIR=str(self.tmp / "keys"),
+            IDP_LOG_LEVEL="WARNING",
+            IDP_RATELIMIT_ENABLED="false",
+            IDP_CODE_TTL="10m",
+        )
+        if args.fast_argon2:
+            self.env.update(FAST_ARGON2)
+        if args.db == "postgres":
+            self.pg_db = "tnid_bench_" + secrets.token_hex(4)
+            self._pg(f'CREATE DATABASE "{self.pg_db}"')
+            self.env["IDP_DATABASE_URL"] = f"{args.pg_url.rstrip('/')}/{self.pg_db}"
+        self.server = None
+
+    def _pg(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{self.args.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def idp(self, *argv, **kw) -> subprocess.CompletedProcess:
+        out = subprocess.run([str(VENV_BIN / "idp"), *argv], env=self.env, capture_output=True, text=True, **kw)
+        if out.returncode != 0:
+            raise RuntimeError(f"idp {' '.join(argv)} failed ({out.returncode}): {out.stderr[-1500:]}")
+        return out
+
+    def settings(self):
+        from idp.config import Settings
+
+        return Settings.from_env(self.env)
+
+    def setup(self, citizens: int, extra_redirects) -> dict:
+        self.idp("db", "upgrade")
+        argv = [str(VENV_BIN / "python"), str(BENCH_DIR / "seed.py"), "--citizens", str(citizens)]
+        for uri in extra_redirects:
+            argv += ["--redirect-uri", uri]
+        out = subprocess.run(argv, env=self.env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"bench/seed.py failed ({out.returncode}): {out.stderr[-1500:]}")
+        seeded = json.loads(out.stdout)
+        seeded["base"] = self.base
+        seeded["web_redirect_uris"] = seeded["web"]["redirect_uris"]
+        return seeded
+
+    def start(self, threads: int) -> None:
+        self.log = open(self.tmp / "server.log", "w")
+        self.server, self.launch_note = start_idp_serve(
+            self.env, f"127.0.0.1:{self.port}", 1, threads, self.log, pin=SERVER_CPU
+        )
+        if self.launch_note:
+            log("  WARNING: " + self.launch_note)
+        try:
+            wait_http(self.base + "/.well-known/openid-configuration", 60, self.server)
+        except RuntimeError as exc:
+            self.log.flush()
+            raise RuntimeError(f"{exc}\n{(self.tmp / 'server.log').read_text(errors='replace')[-2000:]}") from None
+        deadline = time.time() + 10
+        while len(tree_pids(self.server.pid)) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+
+    def pids(self) -> list[int]:
+        return tree_pids(self.server.pid)
+
+    def worker_pids(self) -> list[int]:
+        return [p for p in self.pids() if p != self.server.pid]
+
+    def stop(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            pids = self.pids()
+            self.server.send_signal(signal.SIGTERM)
+            try:
+                self.server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                for p in pids:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                self.server.wait(timeout=5)
+            for p in pids:  # workers that outlived the main process
+                try:
+                    os.kill(p, 0)
+                except ProcessLookupError:
+                    continue
+                time.sleep(1)
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.server = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self.pg_db:
+            try:
+                self._pg(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
+            except Exception as exc:  # noqa: BLE001
+                log(f"could not drop database {self.pg_db}: {exc}")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def rss_report(pids, main_pid) -> list[dict]:
+    out = []
+    for p in pids:
+        rss = status_kb(p, "VmRSS")
+        if rss is None:
+            continue
+        out.append(
+            {
+                "pid": p,
+                "role": "node" if main_pid is None else "granian main" if p == main_pid else "worker",
+                "rss_mb": round(rss / 1024, 1),
+                "peak_rss_mb": round((status_kb(p, "VmHWM") or 0) / 1024, 1),
+                "threads": _threads(p),
+                "cmd": cmdline(p)[:80],
+            }
+        )
+    return out
+
+
+def _threads(pid: int) -> int | None:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return None
+
+
+# --- Argon2 ----------------------------------------------------------------------------------
+ARGON2_CODE = r"""
+import json, sys, time
+from argon2 import PasswordHasher, Type
+t, m, p, secs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+ph = PasswordHasher(time_cost=t, memory_cost=m, parallelism=p, hash_len=32, salt_len=16, type=Type.ID)
+h = ph.hash("warm-up password")
+def rate(fn):
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn(); n += 1
+        el = time.perf_counter() - t0
+        if el >= secs and n >= 10:
+            return n, el
+hn, hs = rate(lambda: ph.hash("bench-password-2026"))
+vn, vs = rate(lambda: ph.verify(h, "warm-up password"))
+print(json.dumps({"hash_per_s": hn / hs, "hash_ms": hs / hn * 1000, "verify_per_s": vn / vs,
+                  "verify_ms": vs / vn * 1000, "hashes": hn}))
+"""
+
+
+def argon2_rate(settings, seconds: float, quiet=None) -> dict:
+    if quiet:
+        quiet()
+    window = Window([], client_pids=[])
+    window.start()
+    out = subprocess.run(
+        ["taskset", "-c", SERVER_CPU, str(VENV_BIN / "python"), "-c", ARGON2_CODE,
+         str(settings.argon2_time_cost), str(settings.argon2_memory_cost),
+         str(settings.argon2_parallelism), str(seconds)],
+        check=True, capture_output=True, text=True,
+    )
+    res = json.loads(out.stdout)
+    # the measuring process is gone from /proc by now, so `foreign` is everything else
+    res["foreign_cpu_pct"] = window.stop(client_seconds=0)["foreign_cpu_pct"]
+    res["params"] = (
+        f"t={settings.argon2_time_cost} m={settings.argon2_memory_cost} KiB p={settings.argon2_parallelism}"
+    )
+    return res
+
+
+# --- running one flow ------------------------------------------------------------------------
+class Profiler:
+    """py-spy record on the worker during a measured window (only with --profile)."""
+
+    def __init__(self, exe: str | None, out_dir: Path, gil: bool = False) -> None:
+        self.exe, self.out_dir, self.gil = exe, out_dir, gil
+        self.proc = None
+
+    def start(self, pid: int, seconds: float, name: str) -> None:
+        if not self.exe:
+            return
+        self.file = self.out_dir / f"{name}.txt"
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", CLIENT_CPU, self.exe, "record", "--pid", str(pid), "--rate", "250",
+             "--duration", str(max(1, int(seconds))), "--format", "raw", "--nonblocking",
+             *(["--gil"] if self.gil else []),
+             "--output", str(self.file)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def finish(self) -> dict | None:
+        if self.proc is None:
+            return None
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            self.proc.wait()
+        self.proc = None
+        return summarise_profile(self.file) if self.file.exists() else None
+
+
+def summarise_profile(path: Path, top: int = 15) -> dict:
+    own, incl, total = Counter(), Counter(), 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        raw = [f for f in stack.split(";") if f]
+        if not raw:
+            continue
+        own[_frame(raw[-1])] += n
+        for f in {_frame(f) for f in raw if "/work/main/idp/" in f or " (idp/" in f}:
+            incl[f] += n
+    return {
+        "samples": total,
+        "self": [(f, round(c / total * 100, 1)) for f, c in own.most_common(top)] if total else [],
+        "idp_inclusive": [(f, round(c / total * 100, 1)) for f, c in incl.most_common(top)] if total else [],
+    }
+
+
+def _frame(raw: str) -> str:
+    # "function (path/to/file.py:123)" → "function (file.py)" with a short path
+    name, _, where = raw.partition(" (")
+    where = where.rstrip(")")
+    file = where.rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+            break
+    return f"{name} ({file})"
+
+
+class Runner:
+    def __init__(self, args, profiler: Profiler | None = None) -> None:
+        self.args = args
+        self.profiler = profiler
+
+    def quiet(self) -> float:
+        busy = wait_quiet(self.args.quiet_max, self.args.quiet_wait)
+        if busy > self.args.quiet_max:
+            log(f"  warning: machine still {busy:.0f}% busy; measuring anyway")
+        return busy
+
+    def measured(self, fn) -> dict:
+        """Run a measurement; when another job took the machine during it (much *other* CPU while
+        the server did not get its whole core), run it again, up to --retries times, and keep the
+        least disturbed run."""
+        best, best_noise = None, 0.0
+        for attempt in range(1, self.args.retries + 2):
+            r = fn()
+            # foreign misses processes that started and ended within the window (a test run's
+            # subprocesses); *other* (machine − server − client − database) catches them, and is
+            # near 0 on a quiet machine (softirq work is charged to the processes).
+            foreign = max(r.get("foreign_cpu_pct") or 0, r.get("other_cpu_pct") or 0)
+            if best is None or foreign < best_noise:
+                best, best_noise = r, foreign
+            best["attempts"] = attempt
+            if foreign <= self.args.noise_max:
+                break
+            if attempt <= self.args.retries:
+                log(f"  noisy: other processes took {foreign}% of a core: once more")
+        return best
+
+    def wrk(self, url: str, seconds: float, spec: dict, server_pids) -> tuple[dict, dict]:
+        env = dict(os.environ)
+        env.update(
+            BENCH_METHOD=spec.get("method", "GET"),
+            BENCH_BODY=spec.get("body", ""),
+            BENCH_AUTH=spec.get("auth", ""),
+            BENCH_HEADER=spec.get("header", ""),
+            BENCH_POOL=spec.get("pool", ""),
+            BENCH_EXPECT_STATUS=str(spec.get("status", 200)),
+            BENCH_EXPECT_PATTERN=spec.get("pattern", ""),
+        )
+        argv = [
+            "taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{self.args.conns}", f"-d{max(1, int(round(seconds)))}s",
+            "--timeout", "10s", "-s", str(BENCH_DIR / "wrk.lua"), url,
+        ]
+        window = Window(server_pids, client_pids=[])
+        window.start()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        _, status, rusage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out = proc.stdout.read()
+        cpu = window.stop(client_seconds=rusage.ru_utime + rusage.ru_stime, client_pids=[proc.pid])
+        lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"wrk failed ({proc.returncode}): {out[-800:]}")
+        return json.loads(lines[-1][7:]), cpu
+
+    def wrk_flow(self, *a, **kw) -> dict:
+        return self.measured(lambda: self._wrk_flow(*a, **kw))
+
+    def _wrk_flow(self, name: str, url: str, spec: dict, server_pids, worker_pid=None) -> dict:
+        self.quiet()
+        warm, _ = self.wrk(url, self.args.warmup, spec, server_pids)
+        if self.profiler and worker_pid:
+            self.profiler.start(worker_pid, self.args.duration, name)
+        res, cpu = self.wrk(url, self.args.duration, spec, server_pids)
+        prof = self.profiler.finish() if self.profiler else None
+        return {
+            "rps": res["rps"], "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"],
+            "requests": res["requests"], "errors": res["bad"] + res["socket_errors"],
+            "seconds": res["seconds"], "warmup_rps": warm["rps"], **cpu, "profile": prof,
+            "client": f"wrk -t1 -c{self.args.conns}",
+        }
+
+    def loadgen(self, *a, **kw) -> dict:
+        return self.measured(lambda: self._loadgen(*a, **kw))
+
+    def _loadgen(self, cfg_path: Path, flow: str, server_pids, rate_hint: float, worker_pid=None) -> dict:
+        self.quiet()
+        argv = [
+            "taskset", "-c", CLIENT_CPU, str(VENV_BIN / "python"), str(BENCH_DIR / "loadgen.py"), "run",
+            "--config", str(cfg_path), "--flow", flow, "--threads", str(self.args.threads),
+            "--warmup", str(self.args.warmup), "--duration", str(self.args.duration),
+            "--rate-hint", str(rate_hint), "--server-pids", ",".join(map(str, server_pids)),
+        ]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        result = None
+        for line in proc.stdout:
+            if line.startswith("@measure") and self.profiler and worker_pid:
+                self.profiler.start(worker_pid, self.args.duration, flow)
+            elif line.startswith("RESULT "):
+                result = json.loads(line[7:])
+        proc.wait()
+        prof = self.profiler.finish() if self.profiler else None
+        if proc.returncode != 0 or result is None:
+            raise RuntimeError(f"loadgen {flow} failed ({proc.returncode})")
+        result["profile"] = prof
+        result["client"] = f"loadgen.py, {self.args.threads} threads"
+        return result
+
+    def flowjs(self, *a, **kw) -> dict:
+        return self.measured(lambda: self._flowjs(*a, **kw))
+
+    def _flowjs(self, issuer, client_id, secret, redirect, n, warmup, server_pid, extra_env=None,
+                forms=None, password=None) -> dict:
+        self.quiet()
+        argv = [
+            "taskset", "-c", CLIENT_CPU, "node", str(PEERS / "flow.mjs"), f"--issuer={issuer}",
+            f"--client-id={client_id}", f"--client-secret={secret}", f"--redirect-uri={redirect}",
+            "--scope=openid profile email offline_access", f"--n={n}",
+            f"--concurrency={self.args.flow_concurrency}", f"--warmup={warmup}",
+            f"--server-pid={server_pid}", "--json",
+        ]
+        if forms:
+            argv.append(f"--forms={forms}")
+        if password:
+            argv.append(f"--password={password}")
+        env = dict(os.environ, **(extra_env or {}))
+        window = Window([server_pid], client_pids=[])
+        window.start()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=str(PEERS))
+        stdout, stderr = proc.communicate()
+        fcpu = window.stop(client_seconds=0, client_pids=[proc.pid])
+        foreign = fcpu["foreign_cpu_pct"]
+        out = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+        try:
+            data = json.loads(out.stdout)
+        except json.JSONDecodeError:
+            raise RuntimeError(f"flow.mjs failed ({out.returncode}): {out.stderr[-1500:]}") from None
+        r = data["results"][-1]
+        return {
+            "rps": r["loginsPerSec"], "p50_ms": r["p50ms"], "p99_ms": r["p99ms"], "requests": r["ok"],
+            "errors": r["errors"], "first_error": (r.get("firstError") or "")[:300] or None,
+            "seconds": r["seconds"], "server_cpu_pct": r["serverCpuPct"], "client_cpu_pct": r["clientCpuPct"],
+            "other_cpu_pct": r["otherCpuPct"], "http_requests_per_flow": r["httpRequestsPerLogin"],
+            "foreign_cpu_pct": foreign, "db_cpu_pct": fcpu["db_cpu_pct"],
+            "client": f"flow.mjs c={r['concurrency']} n={r['n']}",
+        }
+
+
+# --- ours -------------------------------------------------------------------------------------
+def etag_of(base: str, path: str) -> str | None:
+    resp = Conn(base).request("GET", path)
+    return resp.headers.get("etag")
+
+
+def prep_tokens(cfg_path: Path, kind: str, n: int, out: Path) -> Path:
+    subprocess.run(
+        ["taskset", "-c", CLIENT_CPU, str(VENV_BIN / "python"), str(BENCH_DIR / "loadgen.py"), "prep-tokens",
+         "--config", str(cfg_path), "--kind", kind, "--n", str(n), "--out", str(out)],
+        check=True,
+    )
+    return out
+
+
+def run_ours(args, flows, argon2) -> dict:
+    inst = Instance(args)
+    try:
+        settings = inst.settings()
+        log(f"# instance {inst.tmp} ({args.db}), issuer {inst.base}")
+        cfg = inst.setup(args.citizens, [PEER_REDIRECT])
+        cfg_path = inst.tmp / "bench.json"
+        cfg_path.write_text(json.dumps(cfg))
+        if argon2 is None and {"login", "full", "flowjs"} & set(flows):
+            log("# raw Argon2id rate on core 0 (nothing else running)")
+            argon2 = argon2_rate(settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet)
+            log(f"  {argon2['hash_per_s']:.2f} hashes/s ({argon2['hash_ms']:.1f} ms) with {argon2['params']}")
+        inst.start(args.server_threads)
+        pids = inst.pids()
+        workers = inst.worker_pids()
+        worker = workers[0] if workers else inst.server.pid
+        affinity = {p: sorted(os.sched_getaffinity(p)) for p in pids}
+        log(f"# server pids {pids} affinity {affinity}")
+        rss_idle = rss_report(pids, inst.server.pid)
+        profiler = None
+        if args.profile:
+            exe = args.py_spy or shutil.which("py-spy") or "/tmp/bench-tools/bin/py-spy"
+            pdir = inst.tmp / "profiles"
+            pdir.mkdir()
+            profiler = Profiler(exe if Path(exe).exists() else None, pdir, args.profile == "gil")
+            if profiler.exe is None:
+                log("  py-spy not found: no profiles (see bench/README.md)")
+        runner = Runner(args, profiler)
+        cc = cfg["cc"]
+        cc_auth = basic_auth(cc["client_id"], cc["client_secret"])
+        results = {}
+        for flow in flows:
+            log(f"# ours: {flow}")
+            try:
+                if flow in WRK_FLOWS:
+                    spec = ours_wrk_spec(flow, inst, cfg, cfg_path, cc_auth)
+                    url = inst.base + spec.pop("path")
+                    results[flow] = runner.wrk_flow(flow, url, spec, pids, worker)
+                elif flow in PY_FLOWS:
+                    hint = argon2["hash_per_s"] if flow in ("login", "full") and argon2 else 1000
+                    results[flow] = runner.loadgen(cfg_path, flow, pids, hint, worker)
+                elif flow == "flowjs":
+                    rate = results.get("full", {}).get("rps") or (argon2["hash_per_s"] if argon2 else 50)
+                    n = max(40, int(rate * args.duration))
+                    results[flow] = runner.flowjs(
+                        inst.base, cfg["web"]["client_id"], cfg["web"]["client_secret"], PEER_REDIRECT,
+                        n, max(8, int(rate * args.warmup)), worker,
+                        extra_env={"TNID_BENCH_IDENTIFIERS": ",".join(cfg["citizens"])},
+                        forms=str(BENCH_DIR / "tnid_forms.mjs"), password=cfg["password"],
+                    )
+            except Exception as exc:  # noqa: BLE001
+                log(f"  FAILED: {exc}")
+                results[flow] = {"failed": str(exc)[:500]}
+                if inst.server.poll() is not None:
+                    raise RuntimeError(f"server died: {(inst.tmp / 'server.log').read_text()[-2000:]}") from None
+            r = results[flow]
+            if "rps" in r:
+                log(f"  {r['rps']:.1f}/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}"
+                    f" server {r.get('server_cpu_pct')}% client {r.get('client_cpu_pct')}%"
+                    f" other {r.get('other_cpu_pct')}% foreign {r.get('foreign_cpu_pct')}% db {r.get('db_cpu_pct')}%"
+                    + (f" ({r['first_error']})" if r.get("first_error") else ""))
+        rss_end = rss_report(inst.pids(), inst.server.pid)
+        server_log_tail = (inst.tmp / "server.log").read_text(errors="replace")[-3000:]
+        return {
+            "flows": results,
+            "rss_idle": rss_idle,
+            "rss_end": rss_end,
+            "affinity": {str(k): v for k, v in affinity.items()},
+            "argon2": argon2,
+            "settings": {
+                "db": args.db,
+                "database_url": settings.database_url.split("@")[-1],
+                "workers": 1,
+                "threads": args.server_threads,
+                "argon2": f"t={settings.argon2_time_cost} m={settings.argon2_memory_cost} KiB "
+                f"p={settings.argon2_parallelism}" + (" (--fast-argon2)" if args.fast_argon2 else " (production defaults)"),
+                "id_token_alg": settings.id_token_alg,
+                "duration": args.duration,
+                "warmup": args.warmup,
+                "wrk": f"wrk -t1 -c{args.conns}",
+                "loadgen_threads": args.threads,
+                "flowjs_concurrency": args.flow_concurrency,
+                "ratelimit": "off (IDP_RATELIMIT_ENABLED=false)",
+                "code_ttl": "10m (IDP_CODE_TTL)",
+                "citizens": args.citizens,
+            },
+            "launch_note": inst.launch_note,
+            "server_log_errors": [line for line in server_log_tail.splitlines() if "ERROR" in line][-10:],
+        }
+    finally:
+        inst.cleanup()
+
+
+def ours_wrk_spec(flow, inst, cfg, cfg_path, cc_auth) -> dict:
+    cc = cfg["cc"]
+    if flow == "discovery":
+        return {"path": "/.well-known/openid-configuration"}
+    if flow == "jwks":
+        return {"path": "/jwks.json"}
+    if flow == "jwks304":
+        etag = etag_of(inst.base, "/jwks.json")
+        return {"path": "/jwks.json", "header": f"If-None-Match: {etag}", "status": 304}
+    if flow == "token":
+        return {"path": "/token", "method": "POST", "auth": cc_auth,
+                "body": f"grant_type=client_credentials&scope={cc['scope']}", "pattern": '"access_token"'}
+    if flow == "userinfo":
+        pool = prep_tokens(cfg_path, "user", 500, inst.tmp / "user_tokens.txt")
+        return {"path": "/userinfo", "pool": str(pool), "auth": "Bearer {token}", "pattern": '"sub"'}
+    if flow == "introspect":
+        pool = prep_tokens(cfg_path, "cc", 500, inst.tmp / "cc_tokens.txt")
+        return {"path": "/introspect", "method": "POST", "auth": cc_auth, "pool": str(pool),
+                "body": "token={token}&token_type_hint=access_token", "pattern": '"active"%s*:%s*true'}
+    raise ValueError(flow)
+
+
+# --- the peer ---------------------------------------------------------------------------------
+def run_peer(args, flows) -> dict:
+    if not (PEER_DIR / "node_modules").exists():
+        subprocess.run(["npm", "ci"], cwd=PEER_DIR, check=True)
+    if _answers(PEER_BASE):
+        raise RuntimeError("something already listens on 127.0.0.1:3000")
+    tmp = Path(tempfile.mkdtemp(prefix="tnid-bench-peer-"))
+    logf = open(tmp / "peer.log", "w")
+    env = dict(os.environ, NODE_ENV="production")
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "node", "server.mjs"], cwd=PEER_DIR, env=env,
+                            stdout=logf, stderr=subprocess.STDOUT)
+    try:
+        wait_http(PEER_BASE + "/.well-known/openid-configuration", 30, proc)
+        disc = Conn(PEER_BASE).request("GET", "/.well-known/openid-configuration").json()
+        jwks_path = disc["jwks_uri"].replace(PEER_BASE, "")
+        token_path = disc["token_endpoint"].replace(PEER_BASE, "")
+        intro_path = disc["introspection_endpoint"].replace(PEER_BASE, "")
+        cfg = {"base": PEER_BASE, "token_path": token_path,
+               "cc": {"client_id": "bench-cc", "client_secret": "bench-cc-secret", "scope": "api"}}
+        cfg_path = tmp / "peer.json"
+        cfg_path.write_text(json.dumps(cfg))
+        auth = basic_auth("bench-cc", "bench-cc-secret")
+        runner = Runner(args)
+        pids = [proc.pid]
+        results = {}
+        for flow in flows:
+            log(f"# peer: {flow}")
+            spec = None
+            if flow == "discovery":
+                spec = {"path": "/.well-known/openid-configuration"}
+            elif flow == "jwks":
+                spec = {"path": jwks_path}
+            elif flow == "jwks304":
+                etag = etag_of(PEER_BASE, jwks_path)
+                if not etag:
+                    results[flow] = {"failed": "no ETag on the peer's JWKS"}
+                    continue
+                spec = {"path": jwks_path, "header": f"If-None-Match: {etag}", "status": 304}
+            elif flow == "token":
+                spec = {"path": token_path, "method": "POST", "auth": auth,
+                        "body": "grant_type=client_credentials&scope=api", "pattern": '"access_token"'}
+            elif flow == "introspect":
+                # after the token flow: the peer's LRU (1000 entries) would have evicted older tokens
+                pool = prep_tokens(cfg_path, "cc", 300, tmp / "peer_tokens.txt")
+                spec = {"path": intro_path, "method": "POST", "auth": auth, "pool": str(pool),
+                        "body": "token={token}&token_type_hint=access_token", "pattern": '"active"%s*:%s*true'}
+            try:
+                if spec is not None:
+                    url = PEER_BASE + spec.pop("path")
+                    results[flow] = runner.wrk_flow(flow, url, spec, pids)
+                elif flow == "flowjs":
+                    results[flow] = runner.flowjs(
+                        PEER_BASE, "bench-web", "bench-web-secret", PEER_REDIRECT,
+                        max(200, int(150 * args.duration)), 50, proc.pid,
+                    )
+            except Exception as exc:  # noqa: BLE001
+                log(f"  FAILED: {exc}")
+                results[flow] = {"failed": str(exc)[:500]}
+            r = results.get(flow, {})
+            if "rps" in r:
+                log(f"  {r['rps']:.1f}/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}"
+                    f" server {r.get('server_cpu_pct')}% client {r.get('client_cpu_pct')}% other {r.get('other_cpu_pct')}%"
+                    f" foreign {r.get('foreign_cpu_pct')}%")
+        rss = rss_report([proc.pid], None)
+        version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+        return {"flows": results, "rss_end": rss, "node": version,
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "duration": args.duration, "note": "node-oidc-provider 9.13.3, in-memory store (LRU), RS256"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _answers(base: str) -> bool:
+    try:
+        Conn(base, timeout=1).request("GET", "/.well-known/openid-configuration")
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+# --- report -----------------------------------------------------------------------------------
+def machine_info() -> dict:
+    model = "?"
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    def run(*argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, cwd=PROJECT_ROOT).stdout.strip()
+        except OSError:
+            return "?"
+    from importlib.metadata import version
+
+    dirty = run("git", "status", "--porcelain", "--", "idp", "migrations", "pyproject.toml")
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "granian": version("granian"),
+        "flask": version("flask"),
+        "authlib": version("authlib"),
+        "sqlalchemy": version("sqlalchemy"),
+        "git": run("git", "rev-parse", "--short", "HEAD") + (" + uncommitted changes in idp/" if dirty else ""),
+    }
+
+
+def fmt(v, digits=1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}"
+
+
+def minus_argon2(rate: float | None, argon2: dict | None) -> float | None:
+    """Flows/s once the Argon2 time of one login is taken out: 1 / (1/rate − s_per_hash)."""
+    if not rate or not argon2:
+        return None
+    left = 1.0 / rate - argon2["verify_ms"] / 1000.0
+    return 1.0 / left if left > 0 else None
+
+
+def render_section(data: dict, peer: dict | None) -> list[str]:
+    s, m, flows = data["settings"], data["machine"], data["flows"]
+    name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[s["db"]]
+    lines = [
+        f"## {name}",
+        "",
+        f"- date: {data['date']}; command: `{data['command']}`",
+        f"- machine: {m['nproc']} CPUs, {m['cpu']}, Linux {m['kernel']}; Python {m['python']}, "
+        f"Granian {m['granian']}, Flask {m['flask']}, Authlib {m['authlib']}, SQLAlchemy {m['sqlalchemy']}; "
+        f"commit {m['git']}",
+        f"- server: `idp serve --workers {s['workers']} --threads {s['threads']}` pinned to core 0 "
+        f"(`taskset -c 0`); database {s['database_url']}; ID tokens {s['id_token_alg']}",
+        f"- load: from core 1; {s['wrk']} for the stateless flows, bench/loadgen.py with "
+        f"{s['loadgen_threads']} threads for the stateful ones, flow.mjs c={s['flowjs_concurrency']}; "
+        f"warm-up {s['warmup']} s, then {s['duration']} s measured per flow",
+        f"- Argon2id: {s['argon2']}; rate limits {s['ratelimit']}; code TTL {s['code_ttl']}",
+        "",
+    ]
+    have_peer = peer is not None
+    pg = s["db"] == "postgres"
+    head = ("| flow | req/s | p50 ms | p99 ms | errors | server CPU | client CPU | "
+            + ("PostgreSQL CPU | " if pg else "") + "other (foreign) CPU |")
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if pg else "")
+    if have_peer:
+        head += " peer req/s | ours/peer |"
+        sep += "---:|---:|"
+    lines += [head, sep]
+    for flow in ALL_FLOWS:
+        r = flows.get(flow)
+        if r is None:
+            continue
+        label = LABELS[flow]
+        if "failed" in r:
+            lines.append(f"| {label} | failed: {r['failed'][:120]} |")
+            continue
+        unit = "/s" if flow not in ("full", "flowjs") else " flows/s"
+        row = (
+            f"| {label} | {fmt(r['rps'])}{'' if unit == '/s' else ' flows/s'} | {fmt(r['p50_ms'], 2)} | "
+            f"{fmt(r['p99_ms'], 2)} | {r['errors']}{' (' + str(r.get('first_error'))[:60] + ')' if r.get('first_error') else ''} | "
+            f"{fmt(r.get('server_cpu_pct'), 0)}% | {fmt(r.get('client_cpu_pct'), 0)}% | "
+            + (f"{fmt(r.get('db_cpu_pct'), 0)}% | " if pg else "")
+            + f"{fmt(r.get('other_cpu_pct'), 0)}% ({fmt(r.get('foreign_cpu_pct'), 0)}%) |"
+        )
+        if have_peer:
+            p = peer["flows"].get(flow)
+            if p and "rps" in p:
+                row += f" {fmt(p['rps'])} | {r['rps'] / p['rps']:.2f} |"
+            else:
+                row += " – | – |"
+        lines.append(row)
+    lines.append("")
+    notes = []
+    for flow in ALL_FLOWS:
+        r = flows.get(flow) or {}
+        if r.get("exhausted") is not None:
+            notes.append(f"{flow}: its pre-created pool ran out after {r['exhausted']} s; the rate is over that time")
+    a = data.get("argon2")
+    if a:
+        lines.append(
+            f"**Argon2id** ({a['params']}, single core, argon2-cffi): {a['hash_per_s']:.2f} hashes/s "
+            f"({a['hash_ms']:.1f} ms), verify {a['verify_per_s']:.2f}/s ({a['verify_ms']:.1f} ms); "
+            f"foreign processes meanwhile: {fmt(a.get('foreign_cpu_pct'), 0)}% of a core."
+        )
+        lr = flows.get("login", {})
+        if "rps" in lr:
+            lines.append(
+                f"Login POST / raw verify rate: {lr['rps']:.2f} / {a['verify_per_s']:.2f} = "
+                f"**{lr['rps'] / a['verify_per_s']:.2f}** (1.00 = the login costs nothing but Argon2)."
+            )
+        lines.append("")
+        lines.append("Full login minus the Argon2 time per login, 1 / (1/rate − Argon2 s per verify):")
+        lines.append("")
+        lines.append("| full login | flows/s | minus Argon2 | peer flows/s (flow.mjs) | ours minus Argon2 / peer |")
+        lines.append("|---|---:|---:|---:|---:|")
+        pf = (peer or {}).get("flows", {}).get("flowjs", {}) if peer else {}
+        for flow in ("full", "flowjs"):
+            r = flows.get(flow, {})
+            if "rps" not in r:
+                continue
+            m2 = minus_argon2(r["rps"], a)
+            ratio = f"{m2 / pf['rps']:.2f}" if m2 and pf.get("rps") else "–"
+            lines.append(f"| {LABELS[flow]} | {r['rps']:.2f} | {fmt(m2)} | {fmt(pf.get('rps'))} | {ratio} |")
+        lines.append("")
+        lines.append(
+            "The issue's bar: *full login flow: at least the peer's flows/s after subtracting the Argon2 time "
+            "per login* — met when the last column is ≥ 1.00 (the flow.mjs row compares like with like)."
+        )
+        lines.append("")
+    rows = [f"{p['role']} pid {p['pid']}: {p['rss_mb']} MB (peak {p['peak_rss_mb']} MB, {p['threads']} threads)"
+            for p in data["rss_end"]]
+    idle = ", ".join(f"{p['role']} {p['rss_mb']} MB" for p in data["rss_idle"])
+    lines.append(f"**Memory** (RSS after the run): {'; '.join(rows)}. At start, idle: {idle}.")
+    if peer and peer.get("rss_end"):
+        lines.append(f"Peer (node) RSS after its run: {peer['rss_end'][0]['rss_mb']} MB.")
+    lines.append("")
+    if notes:
+        lines += ["Notes: " + "; ".join(notes) + ".", ""]
+    if data.get("launch_note"):
+        lines += [f"**Launcher**: {data['launch_note']}.", ""]
+    if data.get("server_log_errors"):
+        lines += ["Server log errors:", "", "```", *data["server_log_errors"], "```", ""]
+    return lines
+
+
+def render(path: Path) -> None:
+    peer = _load(RESULTS_DIR / "peer.json")
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run.py` (do not edit by hand): every run rewrites its own section from "
+        "bench/results/<db>.json and the peer's figures from bench/results/peer.json.",
+        "",
+        "Columns: req/s over the measured window; p50/p99 latency per request (per login for the full "
+        "flows); errors = responses with an unexpected status or body, socket errors, failed flows; "
+        "CPU in % of one core during the window (server = every process of the server, client = wrk, "
+        "loadgen.py or flow.mjs, other = the rest of the machine, mostly the kernel's loopback TCP work, "
+        "and in brackets the part of it used by foreign processes, i.e. other jobs disturbing the run; "
+        "a run with more than 10 % other or foreign is repeated, twice at most, and the quietest kept; with "
+        "PostgreSQL, its processes (unpinned, on either core) are a column of their own, not foreign).",
+        "",
+    ]
+    if peer:
+        lines += [
+            f"**Peer**: {peer['note']}, node {peer['node']}, measured {peer['date']} on the same cores "
+            f"({peer['duration']} s per flow). The peer keeps everything in memory and hashes no password; "
+            "we persist every token, code and session (SQLite WAL synchronous=NORMAL, or PostgreSQL): each "
+            "ratio compares a durable provider with an in-memory one.",
+            "",
+        ]
+    for db in ("sqlite", "postgres"):
+        data = _load(RESULTS_DIR / f"{db}.json")
+        if data:
+            lines += render_section(data, peer)
+    path.write_text("\n".join(lines).rstrip() + "\n")
+
+
+def render_profiles(path: Path) -> None:
+    lines = ["# Profiles (py-spy)", "",
+             "Written by `bench/run.py --profile[=gil]` (do not edit by hand), from bench/results/profile-*.json. "
+             "py-spy record --rate 250 --nonblocking on the worker during each measured window. Mode *active*: "
+             "every thread that is not idle, so time in C code that released the GIL (SQLite, Argon2, "
+             "waiting for the body) counts, under the Python frame that called it. Mode *gil*: only the "
+             "thread holding the GIL, i.e. where the Python interpreter spends the core. Self = innermost "
+             "frame; idp inclusive = samples under each idp/ function. Percentages of all samples. The "
+             "rates under the profiler are lower than in RESULTS.md (py-spy shares core 1 with the load).", ""]
+    for file in sorted(RESULTS_DIR.glob("profile-*.json")):
+        data = _load(file)
+        if not data:
+            continue
+        lines += [f"## {data['settings']['db']}, mode {data['settings']['profile']} ({data['date']})", ""]
+        for flow, r in data["flows"].items():
+            prof = r.get("profile") if isinstance(r, dict) else None
+            if not prof or not prof.get("samples"):
+                continue
+            lines += [f"### {flow} ({prof['samples']} samples, {fmt(r.get('rps'))}/s under the profiler)", "",
+                      "| self % | function | idp inclusive % | function |", "|---:|---|---:|---|"]
+            for i in range(max(len(prof["self"]), len(prof["idp_inclusive"]))):
+                a = prof["self"][i] if i < len(prof["self"]) else ("", "")
+                b = prof["idp_inclusive"][i] if i < len(prof["idp_inclusive"]) else ("", "")
+                lines.append(f"| {a[1]} | `{a[0]}` | {b[1]} | `{b[0]}` |")
+            lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def print_table(data: dict, peer: dict | None) -> None:
+    print("\n".join(render_section(data, peer)))
+
+
+# --- main -------------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--peer", action="store_true", help="also benchmark node-oidc-provider")
+    ap.add_argument("--flows", default=None, help="comma-separated subset of: " + ",".join(ALL_FLOWS))
+    ap.add_argument("--fast-argon2", action="store_true", help="t=1 m=8192 p=1 instead of the defaults")
+    ap.add_argument("--conns", type=int, default=32, help="wrk connections")
+    ap.add_argument("--threads", type=int, default=8, help="loadgen.py threads")
+    ap.add_argument("--server-threads", type=int, default=4)
+    ap.add_argument("--flow-concurrency", default="8", help="flow.mjs --concurrency")
+    ap.add_argument("--citizens", type=int, default=16)
+    ap.add_argument("--quiet-max", type=float, default=15, help="wait until the machine is below this %% busy")
+    ap.add_argument("--quiet-wait", type=float, default=180)
+    ap.add_argument("--noise-max", type=float, default=10,
+                    help="a run where other processes took more than this %% of a core is repeated")
+    ap.add_argument("--retries", type=int, default=2)
+    ap.add_argument("--profile", nargs="?", const="active", choices=["active", "gil"], default=None,
+                    help="py-spy the worker (active threads, or only the GIL holder); writes PROFILE.md only")
+    ap.add_argument("--py-spy", default=None)
+    ap.add_argument("--no-write", action="store_true", help="print, do not touch bench/RESULTS.md")
+    args = ap.parse_args()
+
+    flows = args.flows.split(",") if args.flows else [f for f in ALL_FLOWS if f != "flowjs" or args.peer]
+    unknown = set(flows) - set(ALL_FLOWS)
+    if unknown:
+        ap.error(f"unknown flows: {', '.join(sorted(unknown))}")
+    for tool in ("wrk", "taskset") + (("node",) if args.peer or "flowjs" in flows else ()):
+        if shutil.which(tool) is None:
+            sys.exit(f"missing {tool}: apt-get install -y wrk hyperfine sysstat nodejs")
+    if (os.cpu_count() or 1) < 2:
+        sys.exit("needs 2 CPUs: the server on core 0, the load on core 1")
+
+    if args.profile:
+        args.retries = 0  # py-spy itself would count as a foreign process
+    started = dt.datetime.now(dt.UTC)
+    data = run_ours(args, flows, None)
+    data["machine"] = machine_info()
+    data["date"] = started.strftime("%Y-%m-%d %H:%M UTC")
+    data["command"] = "python bench/run.py " + " ".join(sys.argv[1:])
+    peer = None
+    if args.peer:
+        peer = run_peer(args, [f for f in PEER_FLOWS if f in flows])
+    if not args.no_write and not args.profile:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / f"{args.db}.json").write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        if peer:
+            (RESULTS_DIR / "peer.json").write_text(json.dumps(peer, indent=1))
+        render(BENCH_DIR / "RESULTS.md")
+    if args.profile:
+        data["settings"]["profile"] = args.profile
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / f"profile-{args.db}-{args.profile}.json").write_text(
+            json.dumps(data, indent=1, ensure_ascii=False))
+        render_profiles(BENCH_DIR / "PROFILE.md")
+    print_table(data, peer or _load(RESULTS_DIR / "peer.json"))
+    bad = [f for f, r in data["flows"].items() if "failed" in r or r.get("errors")]
+    if bad:
+        log(f"flows with errors: {', '.join(bad)}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
