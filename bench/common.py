@@ -221,7 +221,7 @@ class HttpError(Exception):
 
 
 class Response:
-    __slots__ = ("status", "headers", "body", "cookies")
+    __slots__ = ("body", "cookies", "headers", "status")
 
     def __init__(self, status, headers, body, cookies):
         self.status, self.headers, self.body, self.cookies = status, headers, body, cookies
@@ -308,9 +308,7 @@ class Browser:
             for attr in attrs:
                 k, _, v = attr.strip().partition("=")
                 k = k.lower()
-                if k == "max-age" and v.strip().lstrip("-").isdigit() and int(v) <= 0:
-                    expired = True
-                elif k == "expires" and "1970" in v:
+                if (k == "max-age" and v.strip().lstrip("-").isdigit() and int(v) <= 0) or (k == "expires" and "1970" in v):
                     expired = True
             if expired:
                 self.jar.pop(name, None)

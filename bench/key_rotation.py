@@ -174,7 +174,7 @@ def main() -> int:
                     with lock:
                         stats["verified"] += 1
                         kids[token.header.get("kid")] += 1
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     note("verification_failures", f"{type(exc).__name__}: {exc}"[:200])
 
         threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(args.threads)]
@@ -235,7 +235,7 @@ def main() -> int:
         if pg_db:
             try:
                 pg(f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)')
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 print(f"could not drop {pg_db}: {exc}", file=sys.stderr)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -29,7 +29,7 @@ from collections import deque
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from common import (
     Browser,
     Conn,
     HttpError,
@@ -163,7 +163,7 @@ def parallel(n: int, threads: int, make_state, produce) -> list:
         while next(counter) < n:
             try:
                 item = produce(state)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(exc)
                 if len(errors) > 20:
                     return

@@ -46,7 +46,6 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 
@@ -208,7 +207,7 @@ class Instance:
         if self.pg_db:
             try:
                 self._pg(f'DROP DATABASE IF EXISTS "{self.pg_db}" WITH (FORCE)')
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log(f"could not drop database {self.pg_db}: {exc}")
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -552,7 +551,7 @@ def run_ours(args, flows, argon2) -> dict:
                         extra_env={"TNID_BENCH_IDENTIFIERS": ",".join(cfg["citizens"])},
                         forms=str(BENCH_DIR / "tnid_forms.mjs"), password=cfg["password"],
                     )
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log(f"  FAILED: {exc}")
                 results[flow] = {"failed": str(exc)[:500]}
                 if inst.server.poll() is not None:
@@ -672,7 +671,7 @@ def run_peer(args, flows) -> dict:
                         PEER_BASE, "bench-web", "bench-web-secret", PEER_REDIRECT,
                         max(200, int(150 * args.duration)), 50, proc.pid,
                     )
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log(f"  FAILED: {exc}")
                 results[flow] = {"failed": str(exc)[:500]}
             r = results.get(flow, {})
@@ -699,7 +698,7 @@ def _answers(base: str) -> bool:
     try:
         Conn(base, timeout=1).request("GET", "/.well-known/openid-configuration")
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
