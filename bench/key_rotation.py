@@ -29,23 +29,23 @@ _VENV_PY = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
 if Path(sys.prefix).resolve() != _VENV_PY.parent.parent.resolve() and _VENV_PY.exists():
     os.execv(str(_VENV_PY), [str(_VENV_PY), *sys.argv])
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
+import argparse
+import json
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+from urllib.parse import urlencode
 
-from joserfc import jwt  # noqa: E402
-from joserfc.jwk import KeySet  # noqa: E402
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from common import (
     BENCH_DIR,
     VENV_BIN,
     Browser,
@@ -57,7 +57,7 @@ from common import (  # noqa: E402
     tree_pids,
     wait_http,
 )
-from loadgen import authorize_query, code_from, drive_login, exchange  # noqa: E402
+from loadgen import authorize_query, code_from, drive_login, exchange
 
 ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
 FAST_ARGON2 = {"IDP_ARGON2_TIME_COST": "1", "IDP_ARGON2_MEMORY_COST": "8192", "IDP_ARGON2_PARALLELISM": "1"}

@@ -37,20 +37,20 @@ _VENV_PY = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
 if Path(sys.prefix).resolve() != _VENV_PY.parent.parent.resolve() and _VENV_PY.exists():
     os.execv(str(_VENV_PY), [str(_VENV_PY), *sys.argv])
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
+import argparse
+import datetime as dt
+import json
+import platform
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections import Counter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from common import (
     BENCH_DIR,
     PROJECT_ROOT,
     VENV_BIN,
