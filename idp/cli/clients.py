@@ -48,7 +48,7 @@ def _describe(client: Client) -> dict:
     "--auth-method", default="client_secret_basic", type=click.Choice(clients.CONFIDENTIAL_AUTH_METHODS)
 )
 @click.option("--client-id", default=None, help="Choose the client_id (default: generated).")
-@click.option("--id-token-alg", default=None, type=click.Choice(["RS256", "ES256"]))
+@click.option("--id-token-alg", default=None, type=click.Choice(["RS256", "PS256", "ES256", "EdDSA"]))
 @click.option(
     "--access-token-ttl", default=None, metavar="DURATION", help="e.g. 5m (default: IDP_ACCESS_TOKEN_TTL)"
 )
