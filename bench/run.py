@@ -509,6 +509,17 @@ def run_ours(args, flows, argon2) -> dict:
         cfg = inst.setup(args.citizens, [PEER_REDIRECT])
         cfg_path = inst.tmp / "bench.json"
         cfg_path.write_text(json.dumps(cfg))
+        prefill = None
+        if args.prefill:
+            log(f"# prefill: {args.prefill:,} citizens and {args.prefill:,} tokens")
+            out = subprocess.run([str(VENV_BIN / "python"), str(BENCH_DIR / "prefill.py"), str(args.prefill)],
+                                 env=inst.env, capture_output=True, text=True)
+            if out.returncode != 0:
+                raise RuntimeError(f"bench/prefill.py failed: {out.stderr[-1500:]}")
+            prefill = json.loads(out.stdout.strip().splitlines()[-1])
+            log(f"  {prefill['counts']} in {prefill['citizens_seconds']} s + {prefill['tokens_seconds']} s")
+            for name, plan in prefill["plans"].items():
+                log(f"  plan, {name}: {' | '.join(plan)}")
         if argon2 is None and {"login", "full", "flowjs"} & set(flows):
             log("# raw Argon2id rate on core 0 (nothing else running)")
             argon2 = argon2_rate(settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet)
@@ -565,6 +576,7 @@ def run_ours(args, flows, argon2) -> dict:
         rss_end = rss_report(inst.pids(), inst.server.pid)
         server_log_tail = (inst.tmp / "server.log").read_text(errors="replace")[-3000:]
         return {
+            "prefill": prefill,
             "flows": results,
             "rss_idle": rss_idle,
             "rss_end": rss_end,
@@ -946,7 +958,11 @@ def main() -> None:
                     help="py-spy the worker (active threads, or only the GIL holder); writes PROFILE.md only")
     ap.add_argument("--py-spy", default=None)
     ap.add_argument("--no-write", action="store_true", help="print, do not touch bench/RESULTS.md")
+    ap.add_argument("--prefill", type=int, default=0,
+                    help="first fill the database with N citizens and N tokens (cost growth); implies --no-write")
     args = ap.parse_args()
+    if args.prefill:
+        args.no_write = True
 
     flows = args.flows.split(",") if args.flows else [f for f in ALL_FLOWS if f != "flowjs" or args.peer]
     unknown = set(flows) - set(ALL_FLOWS)
