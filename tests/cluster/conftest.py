@@ -25,13 +25,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from idp import clock, create_app
 from idp.config import Settings
 from idp.extensions import db
-from tests.conftest import FAST_ARGON2
+from tests.conftest import FAST_ARGON2, fresh_database
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRESQL = os.environ.get("IDP_TEST_DATABASE_URL")
@@ -46,20 +44,8 @@ requires_postgresql = pytest.mark.skipif(
 
 @pytest.fixture(scope="package")
 def cluster_database_url(tmp_path_factory) -> Iterator[str]:
-    if not POSTGRESQL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('cluster-db') / 'idp.sqlite3'}"
-        return
-    url = make_url(POSTGRESQL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"idp_cluster_{secrets.token_hex(6)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(tmp_path_factory.mktemp("cluster-db"), prefix="idp_cluster") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
