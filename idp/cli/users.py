@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from ..clock import now
 from ..extensions import db
-from ..identity import citizens, sessions
-from ..models import Citizen
+from ..identity import citizens, consent, sessions
+from ..models import BrowserSession, Citizen
 from ..oauth import tokens
 from ..security import audit
 from ..services import services
 
-group = AppGroup("users", help="Citizen accounts.")
+group = AppGroup("users", help="Citizen accounts: create, list, show, lock, unlock.")
 
 
 @group.command("create")
@@ -102,3 +104,46 @@ def lock(identifier: str) -> None:
 def unlock(identifier: str) -> None:
     """Let a locked citizen log in again."""
     _set_status(identifier, "active")
+
+
+@group.command("show")
+@click.argument("identifier")
+def show(identifier: str) -> None:
+    """One citizen (by CCCD, phone or email): identity, status, sessions, the portals they share with."""
+    citizen = citizens.find_by_identifier(identifier)
+    if citizen is None:
+        raise click.UsageError(f"no citizen with CCCD, phone or email {identifier}")
+    live_sessions = db.session.scalar(
+        select(func.count())
+        .select_from(BrowserSession)
+        .where(
+            BrowserSession.citizen_pk == citizen.id,
+            BrowserSession.ended_at.is_(None),
+            BrowserSession.expires_at > now(),
+        )
+    )
+    shared = [
+        {"client_id": portal.client_id, "name": portal.name, "scopes": grant.scopes}
+        for grant, portal in consent.connected_portals(citizen.id)
+    ]
+    click.echo(
+        json.dumps(
+            {
+                "citizen_id": citizen.citizen_id,
+                "subject": citizen.subject,
+                "full_name": citizen.full_name,
+                "birth_date": citizen.birth_date.isoformat(),
+                "gender": citizen.gender,
+                "phone": citizen.phone,
+                "phone_verified": citizen.phone_verified,
+                "email": citizen.email,
+                "email_verified": citizen.email_verified,
+                "locale": citizen.locale,
+                "status": citizen.status,
+                "live_sessions": live_sessions,
+                "shares_with": shared,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )

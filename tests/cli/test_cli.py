@@ -360,3 +360,20 @@ def test_locking_a_citizen_ends_their_tokens_and_logins(idp, client, make_citize
 def test_demo_refuses_to_run_against_a_real_issuer(idp):
     result = idp("demo", "--no-serve", env={"IDP_ISSUER": "https://id.thainguyen.gov.vn"})
     assert result.returncode != 0 and "loopback" in result.stderr
+
+
+def test_users_show_tells_an_operator_who_it_is_and_never_the_password_hash(
+    idp, client, make_citizen, make_portal
+):
+    from tests.http.test_tokens import sign_in
+
+    citizen, portal = make_citizen(), make_portal(name="Cổng Bảo hiểm xã hội")
+    sign_in(client, citizen, portal)
+
+    shown = idp("users", "show", citizen["email"])
+
+    assert shown.returncode == 0, shown.stderr
+    body = json.loads(shown.stdout)
+    assert body["citizen_id"] == citizen["citizen_id"] and body["live_sessions"] == 1
+    assert body["shares_with"][0]["name"] == "Cổng Bảo hiểm xã hội"
+    assert "argon2" not in shown.stdout and "password" not in shown.stdout
