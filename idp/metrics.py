@@ -14,7 +14,6 @@ import time
 from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -109,4 +108,4 @@ def exposition(app: Flask) -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
-__all__ = ["REGISTRY", "count_event", "exposition", "init_app"]
+__all__ = ["count_event", "exposition", "init_app"]

@@ -9,7 +9,7 @@ import base64
 import binascii
 from urllib.parse import parse_qsl
 
-from flask import request
+from flask import g, request
 
 from ..oauth.errors import BadRequest
 
@@ -37,7 +37,8 @@ def check_encoding() -> None:
     if request.query_string:
         _decode(request.query_string, "query string")
     if request.mimetype == FORM and request.content_length:
-        _decode(request.get_data(cache=True), "form body")
+        # Kept for repeated_parameter(): the body is parsed here once, not again per check.
+        g.form_names = [name for name, _ in _decode(request.get_data(cache=True), "form body")]
 
 
 def multi_params() -> dict[str, list[str]]:
@@ -68,10 +69,8 @@ def malformed_basic_credentials() -> bool:
 
 def repeated_parameter() -> str | None:
     """The name of a parameter sent twice in the body, if any (RFC 6749 §3.2 forbids it)."""
-    if request.mimetype != FORM:
-        return None
     seen = set()
-    for name, _ in _decode(request.get_data(cache=True), "form body"):
+    for name in g.get("form_names", ()):
         if name in seen:
             return name
         seen.add(name)
