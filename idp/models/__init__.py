@@ -6,9 +6,11 @@ from .client import Client
 from .consent import Consent
 from .grant import AuthorizationCode, Token
 from .interaction import Interaction
+from .second_factor import RecoveryCode, TotpCredential, WebAuthnCredential
 from .session import BrowserSession
 from .signing_key import SigningKey
 from .throttle import LoginThrottle
+from .verification import VerificationCode
 
 __all__ = [
     "AuditEvent",
@@ -19,6 +21,10 @@ __all__ = [
     "Consent",
     "Interaction",
     "LoginThrottle",
+    "RecoveryCode",
     "SigningKey",
     "Token",
+    "TotpCredential",
+    "VerificationCode",
+    "WebAuthnCredential",
 ]

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..clock import now
 from ..extensions import db
 
-STATUSES = ("active", "locked", "disabled")
+# "pending": created by an operator (`idp users import`), waiting for its activation code.
+STATUSES = ("pending", "active", "locked", "disabled")
 GENDERS = ("male", "female")
 
 
@@ -35,6 +36,10 @@ class Citizen(db.Model):
     locale: Mapped[str] = mapped_column(String(5), default="vi")
     status: Mapped[str] = mapped_column(String(10), default="active")
     password_hash: Mapped[str] = mapped_column(String(200))
+    password_changed_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Level of assurance 3: identity checked in person by an operator (`idp users verify-identity`).
+    identity_verified_at: Mapped[int | None] = mapped_column(BigInteger)
+    identity_verified_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
 

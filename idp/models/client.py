@@ -28,6 +28,8 @@ class Client(db.Model):
     access_token_ttl: Mapped[int | None] = mapped_column(Integer)
     refresh_token_ttl: Mapped[int | None] = mapped_column(Integer)
     id_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # The lowest level of assurance (an `acr` value) this portal accepts; None: any.
+    minimum_acr: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
 
