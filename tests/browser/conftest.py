@@ -1,0 +1,76 @@
+"""Browser tests: Debian's headless Chromium, driven by Playwright, against a real ``idp serve``.
+
+The server is the e2e suite's (same start-up code, imported), so the browser talks to Granian over
+a loopback port exactly as a citizen's phone would. Playwright's own browser downloads are never
+used: we launch the system ``chromium`` by path, and skip with a clear message when it is missing
+(``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.looks import Looks
+from tests.browser.portal import Portal, serve_portal
+
+# The real server and its "no errors in the server log" guard, shared with tests/e2e.
+from tests.e2e.conftest import live_server, no_server_errors  # noqa: F401
+
+CHROMIUM = shutil.which("chromium")
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed: apt-get install chromium")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright not installed: pip install -e '.[dev]'")
+    with sync_api.sync_playwright() as playwright:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium) -> Iterator:
+    """A fresh browser profile (no cookies) per test, Vietnamese like most citizens' phones."""
+    context = chromium.new_context(viewport=DESKTOP, locale="vi-VN")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    tab.on("console", lambda msg: problems.append(f"console: {msg.text} ({msg.location.get('url')})")
+           if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico") else None)
+    try:
+        yield tab
+    finally:
+        context.close()
+    # A CSP violation or a broken script is a console error: the page is not what we shipped.
+    assert not problems, problems
+
+
+@pytest.fixture
+def looks(request) -> Looks:
+    """looks.check(page, "name"): screenshots at 360 and 1280 px plus the accessibility basics."""
+    return Looks(SCREENSHOTS, prefix=request.node.name.removeprefix("test_"))
+
+
+@pytest.fixture
+def portal(live_server, make_portal) -> Iterator[Portal]:  # noqa: F811 (live_server is a fixture)
+    """A portal of our own, registered through the same service as ``idp clients create``."""
+
+    def register(redirect_uri: str) -> tuple[str, str]:
+        made = make_portal(name="Cổng Dịch vụ công tỉnh (thử nghiệm)", redirect_uris=[redirect_uri])
+        return made["client_id"], made["client_secret"]
+
+    with serve_portal(live_server.issuer, register) as served:
+        yield served
