@@ -105,14 +105,16 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def negotiate(ui_locales: list[str] | None = None) -> str:
-    """ui_locales (OIDC §3.1.2.1) first, then an explicit ?lang=, then Accept-Language."""
+    """The citizen's own choice (?lang=, then the cookie it left), then the portal's ui_locales
+    (OIDC §3.1.2.1, a hint), then Accept-Language. The choice wins: a citizen who cannot read the
+    language a portal asked for must be able to switch, for the whole login."""
+    chosen = request.args.get("lang") or request.cookies.get("tnid_lang")
+    if chosen in LOCALES:
+        return chosen
     for tag in ui_locales or []:
         base = tag.split("-")[0].lower()
         if base in LOCALES:
             return base
-    chosen = request.args.get("lang") or request.cookies.get("tnid_lang")
-    if chosen in LOCALES:
-        return chosen
     return request.accept_languages.best_match(LOCALES, default=services().settings.default_locale)
 
 
