@@ -1,9 +1,10 @@
 """Browser tests: Debian's headless Chromium, driven by Playwright, against a real ``idp serve``.
 
-The server is the e2e suite's (same start-up code, imported), so the browser talks to Granian over
-a loopback port exactly as a citizen's phone would. Playwright's own browser downloads are never
-used: we launch the system ``chromium`` by path, and skip with a clear message when it is missing
-(``.ci/run`` installs it).
+The server is started by the e2e suite's code (imported), so the browser talks to Granian over a
+loopback port exactly as a citizen's phone would; it delivers codes by its real SMTP and SMS-webhook
+back-ends to servers of the suite's own (tests/browser/outbox.py). Playwright's own browser
+downloads are never used: we launch the system ``chromium`` by path, and skip with a clear message
+when it is missing (``.ci/run`` installs it).
 """
 
 from __future__ import annotations
@@ -15,14 +16,33 @@ from pathlib import Path
 import pytest
 
 from tests.browser.looks import Looks
+from tests.browser.outbox import Outbox, delivery_servers
 from tests.browser.portal import Portal, serve_portal
 
-# The real server and its "no errors in the server log" guard, shared with tests/e2e.
-from tests.e2e.conftest import live_server, no_server_errors  # noqa: F401
+# The real server's start-up and its "no errors in the server log" guard, shared with tests/e2e.
+from tests.e2e.conftest import LiveServer, no_server_errors, running_server  # noqa: F401
 
 CHROMIUM = shutil.which("chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def delivery() -> Iterator[tuple[Outbox, dict[str, str]]]:
+    with delivery_servers() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def live_server(app, settings, tmp_path_factory, delivery) -> Iterator[LiveServer]:
+    """tests/e2e's ``idp serve``, sending its emails and SMS to the suite's own outbox."""
+    with running_server(settings, tmp_path_factory.mktemp("browser-server"), **delivery[1]) as server:
+        yield server
+
+
+@pytest.fixture
+def outbox(delivery) -> Outbox:
+    return delivery[0]
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +85,7 @@ def looks(request) -> Looks:
 
 
 @pytest.fixture
-def portal(live_server, make_portal) -> Iterator[Portal]:  # noqa: F811 (live_server is a fixture)
+def portal(live_server, make_portal) -> Iterator[Portal]:
     """A portal of our own, registered through the same service as ``idp clients create``."""
 
     def register(redirect_uri: str) -> tuple[str, str]:

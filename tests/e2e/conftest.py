@@ -8,6 +8,7 @@ everywhere, never the in-process http://127.0.0.1:5000.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
@@ -87,10 +88,16 @@ def _stop(process: subprocess.Popen) -> None:
 def live_server(app, settings, tmp_path_factory) -> Iterator[LiveServer]:
     """``idp serve --bind 127.0.0.1:<port> --workers 1 --threads 4`` with the run's database."""
     # `app` first: it applied the migrations and created the signing keys the server will load.
+    with running_server(settings, tmp_path_factory.mktemp("live-server")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_server(settings, log_dir: Path, **env: str) -> Iterator[LiveServer]:
+    """A live server with the run's settings plus ``env`` (IDP_* variables), stopped on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_dir = tmp_path_factory.mktemp("live-server")
-    env = idp_environment(settings, IDP_ISSUER=url, IDP_LOG_LEVEL="WARNING")
+    env = idp_environment(settings, **{"IDP_ISSUER": url, "IDP_LOG_LEVEL": "WARNING", **env})
     with open(log_dir / "stdout.log", "wb") as out, open(log_dir / "stderr.log", "wb") as err:
         process = subprocess.Popen(
             [str(IDP), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"],
