@@ -100,6 +100,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(oidc.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
+    from .web import second_factor, security_settings
+
+    app.register_blueprint(second_factor.bp)
+    app.register_blueprint(security_settings.bp)
     app.extensions["idp.migration_head"] = _migration_head()
     metrics.init_app(app, keyring)
     request_id.init_app(app)

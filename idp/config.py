@@ -317,6 +317,12 @@ class Settings:
     ratelimit_enabled: bool = _setting(
         "IDP_RATELIMIT_ENABLED", "true", parse_bool, "Turn per-IP rate limits off (benchmarks only)."
     )
+    webauthn_rp_id: str = _setting(
+        "IDP_WEBAUTHN_RP_ID",
+        None,
+        None,
+        "Passkeys' relying-party id (a registrable domain). Default: the issuer's host name.",
+    )
     audit_retention: int = _setting(
         "IDP_AUDIT_RETENTION",
         "400d",

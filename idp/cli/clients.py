@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..config import ConfigError, parse_duration
 from ..extensions import db
+from ..identity.assurance import LADDER
 from ..models import Client
 from ..oauth import clients
 
@@ -29,6 +30,7 @@ def _describe(client: Client) -> dict:
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "access_token_ttl": client.access_token_ttl,
         "refresh_token_ttl": client.refresh_token_ttl,
+        "minimum_acr": client.minimum_acr,
     }
 
 
@@ -55,6 +57,12 @@ def _describe(client: Client) -> dict:
 @click.option(
     "--refresh-token-ttl", default=None, metavar="DURATION", help="e.g. 7d (default: IDP_REFRESH_TOKEN_TTL)"
 )
+@click.option(
+    "--minimum-acr",
+    default=None,
+    type=click.Choice(LADDER),
+    help="The lowest level of assurance the portal accepts (default: any).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def create(
     name,
@@ -68,6 +76,7 @@ def create(
     id_token_alg,
     access_token_ttl,
     refresh_token_ttl,
+    minimum_acr,
     as_json,
 ) -> None:
     """Register a portal. Prints the client_id and the secret, which is shown only this once."""
@@ -88,6 +97,7 @@ def create(
         id_token_signed_response_alg=id_token_alg,
         access_token_ttl=access_ttl,
         refresh_token_ttl=refresh_ttl,
+        minimum_acr=minimum_acr,
     )
     try:
         client, secret = clients.register(spec)

@@ -8,6 +8,7 @@ is shown to the person and never redirected.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from sqlalchemy import bindparam, select
 from ..clock import now
 from ..credentials import CODE_PREFIX, new_token, token_hash
 from ..extensions import db
-from ..identity import consent
+from ..identity import assurance, consent
 from ..models import AuthorizationCode, BrowserSession, Client, Interaction
 from ..security import audit
 from ..services import services
@@ -72,6 +73,7 @@ class AuthorizationRequest:
     max_age: int | None = None
     login_hint: str | None = None
     ui_locales: list[str] = field(default_factory=list)
+    demand: assurance.Demand = field(default_factory=assurance.Demand)
 
     @property
     def scope(self) -> str:
@@ -206,6 +208,41 @@ def check_nonce_and_state(params: dict[str, str]) -> None:
             raise invalid_request(f"{name} is longer than 512 characters.")
 
 
+def check_acr(params: dict[str, str], client: Client) -> assurance.Demand:
+    """The level of assurance asked for: acr_values (voluntary), the claims parameter's
+    id_token.acr (essential when it says so; OIDC Core §5.5.1.1), the portal's minimum.
+    Other members of the claims parameter are accepted and not acted on yet."""
+    voluntary = [v for v in params.get("acr_values", "").split() if assurance.rank(v)]
+    essential: list[str] = []
+    raw = params.get("claims")
+    if raw is not None:
+        try:
+            claims = json.loads(raw)
+        except ValueError:
+            raise invalid_request("The claims parameter is not valid JSON.") from None
+        if not isinstance(claims, dict) or not all(
+            isinstance(claims.get(k, {}), dict | None) for k in ("id_token", "userinfo")
+        ):
+            raise invalid_request("The claims parameter must be a JSON object of objects.")
+        acr = (claims.get("id_token") or {}).get("acr")
+        if acr is not None and not isinstance(acr, dict):
+            raise invalid_request("claims.id_token.acr must be null or an object.")
+        acr = acr or {}
+        values = acr.get("values", [acr["value"]] if "value" in acr else [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise invalid_request("claims.id_token.acr values must be strings.")
+        if acr.get("essential") is True and values:
+            essential = [v for v in values if assurance.rank(v)]
+            if not essential:
+                raise ProtocolError(
+                    "unmet_authentication_requirements",
+                    "None of the essential acr values is a level this provider offers.",
+                )
+        else:
+            voluntary = voluntary or [v for v in values if assurance.rank(v)]
+    return assurance.Demand(tuple(voluntary), tuple(essential), client.minimum_acr)
+
+
 def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
     """Every check, in order. Raises BadRequest/ProtocolError (page) or RedirectableError."""
     params = single_params(multi)
@@ -238,6 +275,7 @@ def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
             max_age=check_max_age(params),
             login_hint=params.get("login_hint"),
             ui_locales=params.get("ui_locales", "").split(),
+            demand=check_acr(params, client),
         )
     except ProtocolError as error:
         raise RedirectableError(error, partial) from None
@@ -258,7 +296,7 @@ def find_client(client_id: str) -> Client | None:
 # --- the decision: log in, consent, or answer -----------------------------------------------
 @dataclass
 class Decision:
-    action: str  # "login" | "consent" | "issue"
+    action: str  # "login" | "step_up" | "consent" | "issue"
 
 
 def too_old(session: BrowserSession, max_age: int | None) -> bool:
@@ -280,6 +318,12 @@ def decide(
         if "none" in req.prompt:
             raise RedirectableError(ProtocolError("login_required", "The citizen is not logged in."), req)
         return Decision("login")
+    if needs_step_up(req, session):
+        if "none" in req.prompt:
+            raise RedirectableError(
+                ProtocolError("login_required", "A second factor is needed, and prompt=none was asked."), req
+            )
+        return Decision("step_up")
     needs_consent = "consent" in req.prompt or not consent.covers(
         session.citizen_pk, req.client.client_id, set(req.scopes)
     )
@@ -290,6 +334,24 @@ def decide(
             )
         return Decision("consent")
     return Decision("issue")
+
+
+def needs_step_up(req: AuthorizationRequest, session: BrowserSession) -> bool:
+    """True if the session is below the level this request should get; an error to the portal
+    if the citizen cannot reach the level it demands here (no second factor, no in-person check)."""
+    demand = req.demand
+    if assurance.rank(session.acr) >= demand.required and not demand.voluntary:
+        return False  # the usual case, without a database query
+    citizen = session.citizen
+    if demand.required > assurance.reachable(citizen):
+        raise RedirectableError(
+            ProtocolError(
+                "unmet_authentication_requirements",
+                f"The citizen cannot reach {assurance.level(demand.required)} here.",
+            ),
+            req,
+        )
+    return assurance.rank(session.acr) < demand.target(citizen)
 
 
 # --- interactions: the request parked while the citizen logs in or consents -----------------
@@ -342,7 +404,7 @@ def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
             code_challenge=req.code_challenge,
             code_challenge_method="S256" if req.code_challenge else None,
             auth_time=session.auth_time,
-            acr=session.acr,
+            acr=req.demand.reported(session.acr),
             amr=session.amr,
             sid=session.sid,
             created_at=now(),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..config import SUPPORTED_SIGNING_ALGS
 from ..credentials import CLIENT_SECRET_PREFIX, new_token, token_hash
 from ..extensions import db
+from ..identity.assurance import LADDER
 from ..models import AuthorizationCode, Client, Consent, Interaction, Token
 from ..security import audit
 from ..services import services
@@ -45,6 +46,7 @@ class ClientSpec:
     id_token_signed_response_alg: str | None = None
     access_token_ttl: int | None = None
     refresh_token_ttl: int | None = None
+    minimum_acr: str | None = None  # the lowest level of assurance the portal accepts
 
 
 def check_redirect_uri(uri: str) -> str:
@@ -94,6 +96,8 @@ def validate(spec: ClientSpec) -> None:
             "invalid_client_metadata",
             "token_endpoint_auth_method: one of " + ", ".join(CONFIDENTIAL_AUTH_METHODS),
         )
+    if spec.minimum_acr is not None and spec.minimum_acr not in LADDER:
+        raise InvalidClientMetadata("invalid_client_metadata", f"minimum acr: one of {', '.join(LADDER)}")
     alg = spec.id_token_signed_response_alg
     if alg is not None and alg not in SUPPORTED_SIGNING_ALGS:
         raise InvalidClientMetadata(
@@ -127,6 +131,7 @@ def register(spec: ClientSpec) -> tuple[Client, str | None]:
         id_token_signed_response_alg=spec.id_token_signed_response_alg,
         access_token_ttl=spec.access_token_ttl,
         refresh_token_ttl=spec.refresh_token_ttl,
+        minimum_acr=spec.minimum_acr,
     )
     db.session.add(client)
     db.session.flush()

@@ -6,11 +6,12 @@ import hashlib
 import json
 
 from ..config import Settings
+from ..identity.assurance import LADDER
 from .claims import STANDARD_SCOPES, all_claims
 from .grants import CLIENT_AUTH_METHODS
 from .server import GRANT_TYPES
 
-ACR_VALUES = ["urn:thainguyen:id:loa:1"]
+ACR_VALUES = list(LADDER)
 
 
 def metadata(settings: Settings) -> dict:
@@ -38,7 +39,8 @@ def metadata(settings: Settings) -> dict:
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": ACR_VALUES,
         "claim_types_supported": ["normal"],
-        "claims_parameter_supported": False,
+        # Only its id_token.acr member is acted on (voluntary or essential; see oauth/authorize).
+        "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,

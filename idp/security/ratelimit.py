@@ -32,6 +32,9 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     # The limiter checks inside the wrapper it returns, so the wrapper replaces the view.
     views = app.view_functions
     views["auth.login_submit"] = limiter.limit(settings.ratelimit_login)(views["auth.login_submit"])
+    # The second step of a login: its own counter, the login's limit.
+    for endpoint in ("second_factor.submit", "second_factor.passkey_options"):
+        views[endpoint] = limiter.limit(settings.ratelimit_login)(views[endpoint])
     token_limit = limiter.shared_limit(settings.ratelimit_token, scope="token")
     for endpoint in TOKEN_ENDPOINTS:
         views[endpoint] = token_limit(views[endpoint])

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from ..extensions import db
-from ..identity import citizens, consent, lockout, sessions
+from ..identity import assurance, citizens, consent, lockout, sessions
 from ..oauth import authorize
 from ..oauth import tokens as token_store
 from ..oauth.claims import scope_label
 from ..oauth.errors import ProtocolError
 from ..security import audit
 from ..services import services
-from . import cookies
+from . import cookies, second_factor
 from .i18n import negotiate, t, use_locale, wait_message
+from .login_session import finish_login
 from .responses import to_portal
 
 bp = Blueprint("auth", __name__)
@@ -127,28 +128,13 @@ def login_submit() -> Response:
         return _login_form(interaction, req, identifier, t("login_failed"), 401)
     if lockout.record_success(identifier):
         audit.record("account_unlocked", "info", citizen_pk=citizen.id, client_id=client_id)
+    if assurance.has_second_factor(citizen.id):
+        # A citizen who has set up a second factor always uses it: the password alone never
+        # opens a session for them, whatever the portal asks.
+        audit.record("login_password_accepted", "info", citizen_pk=citizen.id, client_id=client_id)
+        return second_factor.begin(citizen, interaction)
     audit.record("login_succeeded", citizen_pk=citizen.id, client_id=client_id, amr=["pwd"])
-    cookie_value, row = sessions.start(
-        citizen,
-        services().settings.session_ttl,
-        amr=["pwd"],
-        acr=sessions.PASSWORD_ACR,
-        user_agent=request.user_agent.string,
-        ip_address=request.remote_addr,
-        previous_cookie=cookies.session_cookie(),
-    )
-    if interaction is not None:
-        interaction.login_done_at = row.auth_time
-    db.session.commit()
-    session.clear()  # a new CSRF token for the logged-in browser
-    target = (
-        url_for("oidc.resume", interaction=interaction.id)
-        if interaction is not None
-        else url_for("auth.home")
-    )
-    response = redirect(target, code=303)
-    cookies.set_session_cookie(response, cookie_value)
-    return response
+    return finish_login(citizen, interaction, ["pwd"], sessions.PASSWORD_ACR)
 
 
 def _consent_request():

@@ -101,6 +101,125 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Có quá nhiều yêu cầu từ thiết bị của bạn. Vui lòng thử lại sau {n} giây.",
         "en": "Too many requests from your device. Please try again in {n} seconds.",
     },
+    # --- second factors and levels of assurance (idp/web/second_factor.py, security_settings.py)
+    "mfa_title": {"vi": "Xác minh thêm một bước", "en": "One more step to confirm it is you"},
+    "mfa_intro": {
+        "vi": "Để bảo vệ tài khoản, hãy xác minh bằng một trong các cách bạn đã cài đặt.",
+        "en": "To protect your account, confirm with one of the ways you have set up.",
+    },
+    "mfa_code": {"vi": "Mã 6 số trong ứng dụng xác thực", "en": "The 6-digit code in your authenticator app"},
+    "mfa_code_help": {
+        "vi": "Mở ứng dụng xác thực trên điện thoại và nhập mã đang hiện cho Thai Nguyen ID.",
+        "en": "Open the authenticator app on your phone and type the code it shows for Thai Nguyen ID.",
+    },
+    "mfa_use_passkey": {"vi": "Dùng khoá truy cập (passkey)", "en": "Use a passkey"},
+    "passkey_needs_js": {
+        "vi": "Khoá truy cập cần bật JavaScript trong trình duyệt.",
+        "en": "Passkeys need JavaScript to be turned on in the browser.",
+    },
+    "passkey_unsupported": {
+        "vi": "Trình duyệt này không dùng được khoá truy cập, hoặc bạn đã huỷ. Hãy thử cách khác.",
+        "en": "This browser cannot use passkeys, or you cancelled. Please try another way.",
+    },
+    "mfa_lost_phone": {
+        "vi": "Mất điện thoại? Dùng mã dự phòng",
+        "en": "Lost your phone? Use a recovery code",
+    },
+    "recovery_code": {"vi": "Mã dự phòng", "en": "Recovery code"},
+    "recovery_code_help": {
+        "vi": "Một trong 10 mã bạn đã lưu khi cài đặt, ví dụ ACDEF-GHJKM. Mỗi mã chỉ dùng được một lần.",
+        "en": "One of the 10 codes you kept when setting up, e.g. ACDEF-GHJKM. Each works only once.",
+    },
+    "mfa_failed": {
+        "vi": "Mã không đúng hoặc đã được dùng. Vui lòng kiểm tra và thử lại.",
+        "en": "The code is not right or was already used. Please check it and try again.",
+    },
+    "security_title": {"vi": "Bảo mật đăng nhập", "en": "Login security"},
+    "security_intro": {
+        "vi": "Bước xác minh thứ hai giúp kẻ gian không vào được tài khoản dù biết mật khẩu của bạn.",
+        "en": "A second step keeps others out of your account even if they learn your password.",
+    },
+    "level_now": {"vi": "Mức bảo đảm tài khoản của bạn đạt được:", "en": "Your account can reach:"},
+    "level_1": {"vi": "Mức 1 — chỉ mật khẩu", "en": "Level 1 — password only"},
+    "level_2": {
+        "vi": "Mức 2 — mật khẩu và bước xác minh thứ hai",
+        "en": "Level 2 — password and a second step",
+    },
+    "level_3": {
+        "vi": "Mức 3 — mức 2 và đã được cán bộ kiểm tra giấy tờ trực tiếp",
+        "en": "Level 3 — level 2, and identity checked in person by an officer",
+    },
+    "totp_title": {"vi": "Ứng dụng xác thực", "en": "Authenticator app"},
+    "totp_on": {"vi": "Đã cài đặt.", "en": "Set up."},
+    "totp_off": {
+        "vi": "Chưa cài đặt. Dùng ứng dụng miễn phí như Google Authenticator hoặc Microsoft Authenticator.",
+        "en": "Not set up. Use a free app such as Google Authenticator or Microsoft Authenticator.",
+    },
+    "totp_setup_button": {"vi": "Cài đặt ứng dụng xác thực", "en": "Set up an authenticator app"},
+    "totp_remove_button": {"vi": "Gỡ ứng dụng xác thực", "en": "Remove the authenticator app"},
+    "remove_proof_help": {
+        "vi": "Để gỡ, hãy nhập mã hiện tại trong ứng dụng hoặc mật khẩu của bạn.",
+        "en": "To remove it, type the current code from the app or your password.",
+    },
+    "remove_needs_proof": {
+        "vi": "Chưa gỡ được: mã hoặc mật khẩu không đúng.",
+        "en": "Not removed: the code or the password is not right.",
+    },
+    "current_code": {"vi": "Mã hiện tại trong ứng dụng", "en": "Current code from the app"},
+    "or_password": {"vi": "hoặc mật khẩu", "en": "or your password"},
+    "recovery_title": {"vi": "Mã dự phòng", "en": "Recovery codes"},
+    "recovery_left": {"vi": "Còn {n} mã chưa dùng.", "en": "{n} codes not yet used."},
+    "recovery_regenerate": {
+        "vi": "Tạo 10 mã mới (mã cũ hết hiệu lực)",
+        "en": "Make 10 new codes (old ones stop working)",
+    },
+    "passkeys_title": {"vi": "Khoá truy cập (passkey)", "en": "Passkeys"},
+    "passkeys_none": {"vi": "Chưa có khoá truy cập nào.", "en": "No passkeys yet."},
+    "passkeys_help": {
+        "vi": "Khoá truy cập dùng vân tay, khuôn mặt hoặc mã mở khoá của điện thoại thay cho mã 6 số.",
+        "en": "A passkey uses your phone's fingerprint, face or screen lock instead of a 6-digit code.",
+    },
+    "passkey_name": {"vi": "Tên để nhận ra khoá này", "en": "A name to recognise this passkey"},
+    "passkey_name_help": {"vi": "Ví dụ: Điện thoại của tôi", "en": "For example: My phone"},
+    "passkey_add_button": {"vi": "Thêm khoá truy cập", "en": "Add a passkey"},
+    "passkey_remove": {"vi": "Gỡ", "en": "Remove"},
+    "passkey_added": {"vi": "Đã thêm khoá truy cập.", "en": "The passkey was added."},
+    "passkey_name_missing": {
+        "vi": "Vui lòng đặt tên cho khoá truy cập.",
+        "en": "Please give the passkey a name.",
+    },
+    "passkey_failed": {
+        "vi": "Chưa thêm được khoá truy cập. Vui lòng thử lại.",
+        "en": "The passkey could not be added. Please try again.",
+    },
+    "factor_removed": {"vi": "Đã gỡ.", "en": "Removed."},
+    "added_on": {"vi": "Thêm ngày", "en": "Added on"},
+    "totp_setup_title": {"vi": "Cài đặt ứng dụng xác thực", "en": "Set up an authenticator app"},
+    "totp_step1": {
+        "vi": "1. Mở ứng dụng xác thực, chọn thêm tài khoản và quét mã QR này.",
+        "en": "1. Open your authenticator app, choose to add an account, and scan this QR code.",
+    },
+    "totp_manual": {
+        "vi": "Không quét được? Nhập khoá này vào ứng dụng:",
+        "en": "Cannot scan? Type this key into the app:",
+    },
+    "totp_step2": {
+        "vi": "2. Nhập mã 6 số ứng dụng đang hiện để hoàn tất.",
+        "en": "2. Type the 6-digit code the app shows to finish.",
+    },
+    "totp_confirm_button": {"vi": "Xác nhận", "en": "Confirm"},
+    "qr_label": {"vi": "Mã QR để cài ứng dụng xác thực", "en": "QR code for the authenticator app"},
+    "recovery_codes_title": {"vi": "Mã dự phòng của bạn", "en": "Your recovery codes"},
+    "recovery_codes_intro": {
+        "vi": "Nếu mất điện thoại, bạn dùng một trong các mã này để đăng nhập. Mỗi mã dùng một lần.",
+        "en": "If you lose your phone, log in with one of these codes. Each works once.",
+    },
+    "recovery_codes_once": {
+        "vi": "Hãy chép ra giấy và cất ở nơi an toàn ngay bây giờ: trang này chỉ hiện một lần.",
+        "en": "Write them on paper and keep them somewhere safe now: this page is shown only once.",
+    },
+    "totp_done": {"vi": "Đã cài đặt ứng dụng xác thực.", "en": "The authenticator app is set up."},
+    "codes_saved": {"vi": "Tôi đã lưu các mã", "en": "I have saved the codes"},
 }
 
 

@@ -81,7 +81,9 @@ def answer(
     if interaction is None:
         interaction = authorize.park(multi_params(), req)
     db.session.commit()
-    endpoint = "auth.login" if decision.action == "login" else "auth.consent_page"
+    endpoint = {"login": "auth.login", "step_up": "second_factor.page"}.get(
+        decision.action, "auth.consent_page"
+    )
     return redirect(url_for(endpoint, interaction=interaction.id))
 
 
