@@ -335,6 +335,24 @@ class Settings:
         parse_duration,
         "How often a worker checks the key store for a rotation.",
     )
+    activation_code_ttl: int = _setting(
+        "IDP_ACTIVATION_CODE_TTL",
+        "30d",
+        parse_duration,
+        "How long a paper activation code from `idp users import` stays valid.",
+    )
+    activation_max_attempts: int = _setting(
+        "IDP_ACTIVATION_MAX_ATTEMPTS",
+        "5",
+        lambda n, r: parse_int(n, r, 1, 20),
+        "Wrong activation codes typed for one account before its code stops working.",
+    )
+    ratelimit_activate: str = _setting(
+        "IDP_RATELIMIT_ACTIVATE",
+        "10/minute;60/hour",
+        parse_rate_limit,
+        "Activation form submissions per client IP.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

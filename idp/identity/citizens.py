@@ -16,6 +16,9 @@ from .passwords import Passwords
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128  # ASVS 2.1.2: at least 64 allowed, more than 128 refused
+# The password "hash" of an account created for a citizen (`idp users import`) who has not yet
+# chosen one: not an Argon2 string, so no password ever matches it.
+NO_PASSWORD = "!pending-activation"
 
 
 class InvalidCitizen(ValueError):
@@ -39,6 +42,8 @@ class NewCitizen:
     locale: str = "vi"
     phone_verified: bool = False
     email_verified: bool = False
+    # "pending": created for the citizen, who sets the password at /activate (no password here).
+    status: str = "active"
 
 
 def split_name(full_name: str) -> tuple[str, str]:
@@ -58,7 +63,8 @@ def create(new: NewCitizen, passwords: Passwords) -> Citizen:
     full_name = " ".join(new.full_name.split())
     if not 2 <= len(full_name) <= 200:
         raise InvalidCitizen("full_name", "expected 2 to 200 characters")
-    if not MIN_PASSWORD_LENGTH <= len(new.password) <= MAX_PASSWORD_LENGTH:
+    pending = new.status == "pending"
+    if not pending and not MIN_PASSWORD_LENGTH <= len(new.password) <= MAX_PASSWORD_LENGTH:
         raise InvalidCitizen(
             "password", f"expected {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
         )
@@ -91,8 +97,8 @@ def create(new: NewCitizen, passwords: Passwords) -> Citizen:
         email_verified=new.email_verified and email is not None,
         address=new.address,
         locale=new.locale,
-        status="active",
-        password_hash=passwords.hash(new.password),
+        status="pending" if pending else "active",
+        password_hash=NO_PASSWORD if pending else passwords.hash(new.password),
     )
     db.session.add(citizen)
     db.session.flush()
@@ -122,16 +128,22 @@ def find_by_identifier(identifier: str) -> Citizen | None:
 @dataclass(frozen=True)
 class LoginResult:
     citizen: Citizen | None  # set only when the login succeeded
-    reason: str  # ok | unknown_account | wrong_password | account_locked | account_disabled
+    # ok | unknown_account | wrong_password | account_pending | account_locked | account_disabled
+    reason: str
     citizen_pk: int | None  # the account the identifier names, if any (for the audit trail)
 
 
 def authenticate(identifier: str, password: str, passwords: Passwords) -> LoginResult:
     """Every path costs one Argon2 verification, found or not."""
     citizen = find_by_identifier(identifier)
-    matches, new_hash = passwords.verify(citizen.password_hash if citizen else None, password)
+    pending = citizen is not None and citizen.status == "pending"
+    stored = citizen.password_hash if citizen is not None and not pending else None
+    matches, new_hash = passwords.verify(stored, password)
     if citizen is None:
         return LoginResult(None, "unknown_account", None)
+    if pending:
+        # No password has been chosen yet: the citizen activates the account first (/activate).
+        return LoginResult(None, "account_pending", citizen.id)
     if not matches:
         return LoginResult(None, "wrong_password", citizen.id)
     if new_hash:
