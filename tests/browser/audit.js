@@ -15,7 +15,7 @@
       || el.getAttribute('aria-labelledby');
     if (!labelled) problems.push(`no label: ${named(el)}`);
   }
-  const targets = 'button, a.button, select, textarea, '
+  const targets = 'button, a.button, summary, select, textarea, '
     + 'input:not([type=hidden]):not([type=checkbox]):not([type=radio])';
   for (const el of document.querySelectorAll(targets)) {
     if (!visible(el)) continue;

@@ -78,6 +78,20 @@ def page(chromium) -> Iterator:
     assert not problems, problems
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test says where the browser was and what it showed (text and screenshot)."""
+    report = yield
+    tab = item.funcargs.get("page") if report.when == "call" and report.failed else None
+    if tab is not None and not tab.is_closed():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"FAILED--{item.name}.png"
+        tab.screenshot(path=str(path), full_page=True)
+        text = tab.inner_text("body")[:3000]
+        report.sections.append(("browser", f"at {tab.url}, screenshot {path}\n{text}"))
+    return report
+
+
 @pytest.fixture
 def looks(request) -> Looks:
     """looks.check(page, "name"): screenshots at 360 and 1280 px plus the accessibility basics."""

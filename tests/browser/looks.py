@@ -5,7 +5,7 @@ look at; they land in tests/browser/screenshots/, ignored by git) and fails the 
 either width, the page:
 - has no ``lang`` of "vi" or "en" on <html>;
 - has an input, select or textarea without a label;
-- has a button or text field shorter than 44 px (too small for a thumb);
+- has a button, disclosure (summary) or text field shorter than 44 px (too small for a thumb);
 - has text whose contrast with its background is below WCAG AA (4.5:1, or 3:1 for large text);
 - scrolls sideways at 360 px.
 """

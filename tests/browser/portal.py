@@ -44,6 +44,7 @@ class Portal:
     issuer: str
     client_id: str
     client_secret: str
+    scope: str = "openid profile email offline_access"
     last: SignIn | None = None
     last_error: dict | None = None
     _pending: dict = field(default_factory=dict, repr=False)
@@ -67,7 +68,7 @@ class Portal:
         state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
         self._pending[state] = {"verifier": verifier, "nonce": nonce}
         params = {"client_id": self.client_id, "redirect_uri": self.redirect_uri, "response_type": "code",
-                  "scope": request.args.get("scope", "openid profile email offline_access"),
+                  "scope": request.args.get("scope", self.scope),
                   "state": state, "nonce": nonce, "code_challenge": challenge,
                   "code_challenge_method": "S256"}
         params.update({k: v for k, v in request.args.items() if k not in params})
@@ -127,12 +128,13 @@ def _page(title: str, body: str, status: int = 200) -> Response:
 
 
 @contextmanager
-def serve_portal(issuer: str, register) -> Iterator[Portal]:
-    """Register a portal with ``register(redirect_uri) -> (client_id, secret)`` and serve it."""
+def serve_portal(issuer: str, register, **options) -> Iterator[Portal]:
+    """Register a portal with ``register(redirect_uri) -> (client_id, secret)`` and serve it;
+    ``options`` set Portal fields (``scope``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     client_id, secret = register(url + "/callback")
-    portal = Portal(url=url, issuer=issuer, client_id=client_id, client_secret=secret)
+    portal = Portal(url=url, issuer=issuer, client_id=client_id, client_secret=secret, **options)
     server = make_server("127.0.0.1", port, portal, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-portal", daemon=True)
     thread.start()
