@@ -100,6 +100,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(oidc.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
+    from .web import account, activation
+
+    app.register_blueprint(account.bp)
+    app.register_blueprint(activation.bp)
     from .web import second_factor, security_settings
 
     app.register_blueprint(second_factor.bp)

@@ -65,6 +65,9 @@ def settings(database_url, instance_dir) -> Settings:
                              keys_dir=instance_dir / "keys", issuer="http://127.0.0.1:5000",
                              # The shared app is not the rate limits' subject: tests/security has its own.
                              ratelimit_login="100000/minute", ratelimit_token="100000/minute",
+                             ratelimit_register="100000/minute", ratelimit_send_code="100000/minute",
+                             ratelimit_check_code="100000/minute",
+                             ratelimit_activate="100000/minute",
                              **FAST_ARGON2)
 
 

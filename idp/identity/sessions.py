@@ -67,3 +67,27 @@ def end_all_for(citizen_pk: int) -> None:
         .where(BrowserSession.citizen_pk == citizen_pk, BrowserSession.ended_at.is_(None))
         .values(ended_at=now())
     )
+
+
+def live_for(citizen_pk: int) -> list[BrowserSession]:
+    """The citizen's sessions that are still open, newest first (the account's devices page)."""
+    return list(
+        db.session.scalars(
+            select(BrowserSession)
+            .where(
+                BrowserSession.citizen_pk == citizen_pk,
+                BrowserSession.ended_at.is_(None),
+                BrowserSession.expires_at > now(),
+            )
+            .order_by(BrowserSession.created_at.desc(), BrowserSession.id.desc())
+        )
+    )
+
+
+def end_by_sid(citizen_pk: int, sids: list[str]) -> list[str]:
+    """End those of the citizen's open sessions whose ``sid`` is listed; the sids really ended.
+    Another citizen's sid is simply not found."""
+    ended = [row for row in live_for(citizen_pk) if row.sid in sids]
+    for row in ended:
+        row.ended_at = now()
+    return [row.sid for row in ended]

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, insert, select, update
 from ..clock import now
 from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, new_token, token_hash
 from ..extensions import db
+from ..identity import history
 from ..models import Citizen, Client, Token
 from ..security import audit
 from ..services import services
@@ -221,6 +222,7 @@ def id_token(
     if access_token:
         claims["at_hash"] = half_hash(access_token, alg)
     claims = {k: v for k, v in claims.items() if v is not None}
+    history.record_release(citizen.id, client.client_id, claims, "id_token")  # the access history
     header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
     with warnings.catch_warnings():
         # joserfc flags the name "EdDSA" (RFC 9864 prefers "Ed25519"); portals' libraries know "EdDSA".

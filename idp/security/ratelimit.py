@@ -35,6 +35,10 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     # The second step of a login: its own counter, the login's limit.
     for endpoint in ("second_factor.submit", "second_factor.passkey_options"):
         views[endpoint] = limiter.limit(settings.ratelimit_login)(views[endpoint])
+    # Activation checks a paper code: guessing is slowed per IP as well as per code.
+    views["activation.activate_submit"] = limiter.limit(settings.ratelimit_activate)(
+        views["activation.activate_submit"]
+    )
     token_limit = limiter.shared_limit(settings.ratelimit_token, scope="token")
     for endpoint in TOKEN_ENDPOINTS:
         views[endpoint] = token_limit(views[endpoint])

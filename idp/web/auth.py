@@ -7,12 +7,11 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from ..extensions import db
 from ..identity import assurance, citizens, consent, lockout, sessions
 from ..oauth import authorize
-from ..oauth import tokens as token_store
 from ..oauth.claims import scope_label
 from ..oauth.errors import ProtocolError
 from ..security import audit
 from ..services import services
-from . import cookies, second_factor
+from . import account, cookies, second_factor
 from .i18n import negotiate, t, use_locale, wait_message
 from .login_session import finish_login
 from .responses import to_portal
@@ -40,27 +39,15 @@ def _interaction_or_none():
 
 @bp.get("/")
 def home() -> Response:
+    """A friendly landing: what Thai Nguyen ID is, and the way to "Tài khoản của tôi" (/account)."""
     current = sessions.find(cookies.session_cookie())
-    portals = consent.connected_portals(current.citizen_pk) if current else []
-    return Response(
-        render_template("home.html", citizen=current.citizen if current else None, portals=portals)
-    )
+    return Response(render_template("home.html", citizen=current.citizen if current else None))
 
 
 @bp.post("/consents/withdraw")
 def withdraw_consent() -> Response:
-    """The citizen stops sharing with a portal: its consent and every token it holds end now."""
-    current = sessions.find(cookies.session_cookie())
-    if current is None:
-        return redirect(url_for("auth.login"), code=303)
-    client_id = request.form.get("client_id", "")[:64]
-    if consent.withdraw(current.citizen_pk, client_id):
-        revoked = token_store.revoke_for(current.citizen_pk, client_id)
-        audit.record(
-            "consent_withdrawn", citizen_pk=current.citizen_pk, client_id=client_id, tokens_revoked=revoked
-        )
-    db.session.commit()
-    return redirect(url_for("auth.home"), code=303)
+    """The older address of /account/portals/withdraw, kept for pages and bookmarks that use it."""
+    return account.withdraw()
 
 
 @bp.get("/login")

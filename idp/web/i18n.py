@@ -71,6 +71,184 @@ MESSAGES: dict[str, dict[str, str]] = {
     "no_portals": {"vi": "Bạn chưa cho phép cổng dịch vụ nào.", "en": "You do not share with any portal."},
     "home_title": {"vi": "Tài khoản Thai Nguyen ID", "en": "Thai Nguyen ID account"},
     "home_anonymous": {"vi": "Bạn chưa đăng nhập.", "en": "You are not logged in."},
+    # --- "Tài khoản của tôi" (idp/web/account.py, templates/account/) ----------------------------
+    "home_intro": {
+        "vi": "Một tài khoản để dùng mọi cổng dịch vụ công của tỉnh Thái Nguyên.",
+        "en": "One account for every public-service portal of Thai Nguyen province.",
+    },
+    "home_go_account": {"vi": "Vào Tài khoản của tôi", "en": "Go to My account"},
+    "account_title": {"vi": "Tài khoản của tôi", "en": "My account"},
+    "account_menu": {"vi": "Các mục của tài khoản", "en": "Account sections"},
+    "menu_profile": {"vi": "Thông tin cá nhân", "en": "My details"},
+    "menu_security": {"vi": "Bảo mật đăng nhập", "en": "Login security"},
+    "menu_password": {"vi": "Đổi mật khẩu", "en": "Change password"},
+    "menu_sessions": {"vi": "Thiết bị đang đăng nhập", "en": "Signed-in devices"},
+    "menu_portals": {"vi": "Cổng dịch vụ đã cho phép", "en": "Portals you share with"},
+    "menu_history": {"vi": "Lịch sử chia sẻ thông tin", "en": "Sharing history"},
+    "field_full_name": {"vi": "Họ và tên", "en": "Full name"},
+    "field_citizen_id": {"vi": "Số CCCD", "en": "Citizen ID (CCCD) number"},
+    "field_birth_date": {"vi": "Ngày sinh", "en": "Date of birth"},
+    "field_gender": {"vi": "Giới tính", "en": "Gender"},
+    "gender_male": {"vi": "Nam", "en": "Male"},
+    "gender_female": {"vi": "Nữ", "en": "Female"},
+    "field_phone": {"vi": "Số điện thoại", "en": "Phone number"},
+    "field_email": {"vi": "Email", "en": "Email"},
+    "field_address": {"vi": "Địa chỉ", "en": "Address"},
+    "field_identity_check": {"vi": "Kiểm tra giấy tờ trực tiếp", "en": "Identity checked in person"},
+    "verified": {"vi": "Đã xác minh", "en": "Verified"},
+    "not_verified": {"vi": "Chưa xác minh", "en": "Not verified"},
+    "not_given": {"vi": "Chưa có", "en": "Not given"},
+    "identity_checked_on": {"vi": "lúc {at}", "en": "at {at}"},
+    "identity_not_checked": {
+        "vi": "Chưa. Mang CCCD đến bộ phận một cửa để được kiểm tra (cần cho một số dịch vụ).",
+        "en": "Not yet. Bring your CCCD card to a one-stop office to have it checked (some services "
+        "need it).",
+    },
+    "change_title": {"vi": "Muốn sửa thông tin?", "en": "Need to change something?"},
+    "change_identity": {
+        "vi": "Họ tên, ngày sinh, giới tính và số CCCD được lấy theo thẻ căn cước của bạn. "
+        "Muốn sửa, hãy mang thẻ CCCD đến bộ phận một cửa của xã, phường.",
+        "en": "Your name, date of birth, gender and CCCD number follow your citizen ID card. "
+        "To correct them, bring the card to the one-stop office of your commune or ward.",
+    },
+    "change_contacts": {
+        "vi": "Muốn đổi số điện thoại hoặc email, hãy nhờ bộ phận một cửa hoặc tổ công nghệ số cộng đồng.",
+        "en": "To change your phone number or email, ask the one-stop office or the community "
+        "digital-technology team.",
+    },
+    "sessions_title": {"vi": "Thiết bị đang đăng nhập", "en": "Signed-in devices"},
+    "sessions_intro": {
+        "vi": "Đây là các điện thoại, máy tính đang đăng nhập vào tài khoản của bạn.",
+        "en": "These are the phones and computers signed in to your account.",
+    },
+    "sessions_advice": {
+        "vi": "Thấy thiết bị lạ? Hãy đăng xuất thiết bị đó rồi đổi mật khẩu ngay.",
+        "en": "See a device you do not know? Sign it out, then change your password at once.",
+    },
+    "this_device": {"vi": "Thiết bị bạn đang dùng", "en": "This device"},
+    "signed_in_at": {"vi": "Đăng nhập lúc {at}", "en": "Signed in at {at}"},
+    "ip_address": {"vi": "Địa chỉ mạng (IP)", "en": "Network address (IP)"},
+    "signed_in_with": {"vi": "Đăng nhập bằng", "en": "Signed in with"},
+    "sign_out_device": {"vi": "Đăng xuất thiết bị này", "en": "Sign out this device"},
+    "sign_out_this_device": {"vi": "Đăng xuất khỏi thiết bị bạn đang dùng", "en": "Sign out of this device"},
+    "sign_out_others": {"vi": "Đăng xuất tất cả thiết bị khác", "en": "Sign out all other devices"},
+    "devices_signed_out": {"vi": "Đã đăng xuất {n} thiết bị.", "en": "Signed out {n} device(s)."},
+    "device_on": {"vi": "trên", "en": "on"},
+    "device_unknown": {"vi": "Thiết bị không rõ tên", "en": "Unknown device"},
+    "amr_pwd": {"vi": "mật khẩu", "en": "password"},
+    "amr_otp": {"vi": "mã từ ứng dụng xác thực", "en": "authenticator app code"},
+    "amr_passkey": {"vi": "khoá truy cập (passkey)", "en": "passkey"},
+    "portals_title": {"vi": "Cổng dịch vụ bạn đã cho phép", "en": "Portals you share with"},
+    "portals_intro": {
+        "vi": "Các cổng dưới đây được phép nhận một số thông tin của bạn. Bạn có thể ngừng chia sẻ "
+        "bất cứ lúc nào.",
+        "en": "The portals below may receive some of your information. You can stop sharing at any time.",
+    },
+    "portal_may_receive": {"vi": "Được phép nhận:", "en": "May receive:"},
+    "portal_allowed_since": {"vi": "Bạn cho phép lúc {at}.", "en": "You allowed this at {at}."},
+    "portal_last_received": {"vi": "Lần nhận gần nhất, lúc {at}:", "en": "Last received, at {at}:"},
+    "portal_nothing_yet": {
+        "vi": "Cổng này chưa nhận thông tin nào.",
+        "en": "This portal has received nothing yet.",
+    },
+    "portal_history_link": {
+        "vi": "Xem mọi lần cổng này nhận thông tin",
+        "en": "See every time this portal received information",
+    },
+    "withdraw_from": {"vi": "Ngừng chia sẻ với {portal}", "en": "Stop sharing with {portal}"},
+    "withdraw_explained": {
+        "vi": "Khi bạn ngừng chia sẻ, cổng đó mất quyền nhận thông tin của bạn ngay lập tức. "
+        "Lần sau dùng cổng đó, bạn sẽ được hỏi lại.",
+        "en": "When you stop sharing, the portal loses access to your information at once. "
+        "Next time you use it, you will be asked again.",
+    },
+    "withdrawn_from": {
+        "vi": "Đã ngừng chia sẻ với {portal}. Cổng này không còn nhận được thông tin của bạn.",
+        "en": "You no longer share with {portal}. It can no longer receive your information.",
+    },
+    "history_title": {"vi": "Lịch sử chia sẻ thông tin", "en": "Sharing history"},
+    "history_intro": {
+        "vi": "Mỗi lần một cổng dịch vụ nhận thông tin của bạn, Thai Nguyen ID ghi lại tại đây (giờ "
+        "Việt Nam).",
+        "en": "Every time a portal receives your information, Thai Nguyen ID notes it here (Vietnam time).",
+    },
+    "history_all": {"vi": "Xem lịch sử của mọi cổng", "en": "See the history of every portal"},
+    "history_received": {"vi": "đã nhận:", "en": "received:"},
+    "history_allowed": {"vi": "Bạn cho phép {portal} nhận:", "en": "You allowed {portal} to receive:"},
+    "history_withdrawn": {
+        "vi": "Bạn đã ngừng chia sẻ với {portal}.",
+        "en": "You stopped sharing with {portal}.",
+    },
+    "history_empty": {
+        "vi": "Chưa có cổng nào nhận thông tin của bạn.",
+        "en": "No portal has received your information yet.",
+    },
+    "portal_removed": {"vi": "Một cổng đã ngừng hoạt động", "en": "A portal that no longer exists"},
+    "claim_sub": {"vi": "mã số riêng của bạn tại cổng này", "en": "your identifier for this portal"},
+    "claim_name": {"vi": "họ và tên", "en": "name"},
+    "claim_birthdate": {"vi": "ngày sinh", "en": "date of birth"},
+    "claim_gender": {"vi": "giới tính", "en": "gender"},
+    "claim_locale": {"vi": "ngôn ngữ bạn dùng", "en": "your language"},
+    "claim_updated_at": {"vi": "lúc thông tin được cập nhật", "en": "when your details last changed"},
+    "claim_email": {"vi": "email", "en": "email"},
+    "claim_phone": {"vi": "số điện thoại", "en": "phone number"},
+    "claim_address": {"vi": "địa chỉ", "en": "address"},
+    "claim_citizen_id": {"vi": "số CCCD", "en": "CCCD number"},
+    "claim_login": {"vi": "lúc và cách bạn đăng nhập", "en": "when and how you logged in"},
+    # --- activation of an account made by a community team (idp/web/account.py /activate) -------
+    "activate_title": {"vi": "Kích hoạt tài khoản", "en": "Activate your account"},
+    "activate_intro": {
+        "vi": "Tổ công nghệ số cộng đồng đã tạo tài khoản giúp bạn và đưa bạn một mã kích hoạt trên giấy. "
+        "Nhập mã đó và chọn mật khẩu của riêng bạn.",
+        "en": "A community digital-technology team created your account and gave you an activation "
+        "code on paper. Type that code and choose your own password.",
+    },
+    "activate_code": {"vi": "Mã kích hoạt (12 số)", "en": "Activation code (12 digits)"},
+    "activate_code_help": {"vi": "Ví dụ: 4821-0937-5512", "en": "For example: 4821-0937-5512"},
+    "new_password": {"vi": "Mật khẩu mới", "en": "New password"},
+    "new_password_help": {
+        "vi": "Ít nhất 10 ký tự. Nên dùng một câu dễ nhớ, ví dụ: hoa sen nở trên hồ",
+        "en": "At least 10 characters. A sentence you remember works well, e.g.: lotus blooms on the lake",
+    },
+    "activate_button": {"vi": "Kích hoạt", "en": "Activate"},
+    "activate_missing": {
+        "vi": "Vui lòng nhập đủ số CCCD, mã kích hoạt và mật khẩu mới.",
+        "en": "Please enter your CCCD number, the activation code and a new password.",
+    },
+    "activate_failed": {
+        "vi": "Số CCCD hoặc mã kích hoạt không đúng. Vui lòng kiểm tra lại tờ giấy và thử lại.",
+        "en": "The CCCD number or the activation code is not right. Please check the paper and try again.",
+    },
+    "activate_dead": {
+        "vi": "Mã kích hoạt này không còn dùng được (hết hạn hoặc nhập sai quá nhiều lần). "
+        "Hãy nhờ tổ công nghệ số cộng đồng cấp mã mới.",
+        "en": "This activation code no longer works (expired, or too many wrong tries). "
+        "Ask the community digital-technology team for a new one.",
+    },
+    "activate_weak_too_short": {
+        "vi": "Mật khẩu cần ít nhất 10 ký tự.",
+        "en": "The password needs at least 10 characters.",
+    },
+    "activate_weak_too_long": {
+        "vi": "Mật khẩu dài quá 128 ký tự.",
+        "en": "The password is longer than 128 characters.",
+    },
+    "activate_weak_common": {
+        "vi": "Mật khẩu này quá phổ biến, kẻ gian dễ đoán. Hãy chọn mật khẩu khác.",
+        "en": "This password is too common and easy to guess. Please choose another.",
+    },
+    "activate_weak_personal": {
+        "vi": "Mật khẩu không được là số CCCD, số điện thoại, email hay tên của bạn.",
+        "en": "The password must not be your CCCD number, phone, email or name.",
+    },
+    "activate_done": {
+        "vi": "Tài khoản đã được kích hoạt. Mời bạn đăng nhập bằng mật khẩu vừa chọn.",
+        "en": "Your account is active. Please log in with the password you just chose.",
+    },
+    "activate_link": {
+        "vi": "Tài khoản do tổ công nghệ số tạo giúp? Kích hoạt trước tại đây",
+        "en": "Account created for you by a digital team? Activate it here first",
+    },
     "error_title": {"vi": "Không thể tiếp tục", "en": "Something went wrong"},
     "error_back": {
         "vi": "Vui lòng quay lại cổng dịch vụ và thử lại.",

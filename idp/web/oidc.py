@@ -19,7 +19,7 @@ from flask import (
 
 from ..clock import now
 from ..extensions import csrf, db
-from ..identity import sessions
+from ..identity import history, sessions
 from ..oauth import authorize, logout
 from ..oauth import tokens as token_store
 from ..oauth.claims import userinfo as userinfo_claims
@@ -221,7 +221,10 @@ def userinfo() -> Response:
     scopes = set(row.scope.split())
     if "openid" not in scopes:
         return _bearer_error(403, "insufficient_scope", "The access token lacks the openid scope.")
-    response = jsonify(userinfo_claims(row.citizen, scopes))
+    claims = userinfo_claims(row.citizen, scopes)
+    history.record_release(row.citizen_pk, row.client_id, claims, "userinfo")  # the access history
+    db.session.commit()
+    response = jsonify(claims)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
