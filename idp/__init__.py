@@ -100,6 +100,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(oidc.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
+    from . import notify
+    from .web import recovery, signup
+
+    notify.init_app(app, settings)
+    app.register_blueprint(signup.bp)
+    app.register_blueprint(recovery.bp)
     from .web import account, activation
 
     app.register_blueprint(account.bp)

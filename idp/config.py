@@ -111,6 +111,32 @@ def parse_storage_uri(name: str, raw: str) -> str:
     return raw
 
 
+def parse_webhook_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{name}={raw!r}: expected an https URL such as https://sms.example.vn/send")
+    if parts.scheme == "http" and not loopback:
+        raise ConfigError(f"{name}={raw!r}: http is allowed only on loopback; use https")
+    return raw
+
+
+def _check_notify(values: dict) -> None:
+    """A chosen delivery back-end must be usable now, not at the first citizen's registration."""
+    if values["notify_email"] == "smtp":
+        for key, env in (("smtp_host", "IDP_SMTP_HOST"), ("smtp_from", "IDP_SMTP_FROM")):
+            if not values[key]:
+                raise ConfigError(f"{env} is required when IDP_NOTIFY_EMAIL=smtp")
+        local = values["smtp_host"] in ("127.0.0.1", "localhost", "::1")
+        if values["smtp_security"] == "plain" and values["smtp_username"] and not local:
+            raise ConfigError(
+                "IDP_SMTP_SECURITY=plain would send IDP_SMTP_PASSWORD unencrypted to "
+                f"{values['smtp_host']}: use starttls or ssl"
+            )
+    if values["notify_sms"] == "webhook" and not values["sms_webhook_url"]:
+        raise ConfigError("IDP_SMS_WEBHOOK_URL is required when IDP_NOTIFY_SMS=webhook")
+
+
 def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"{name}={raw!r}: expected {' or '.join(choices)}")
@@ -275,6 +301,92 @@ class Settings:
         lambda n, r: parse_int(n, r, 1, 200),
         "PostgreSQL connections per worker process (plus as many overflow).",
     )
+    verification_code_ttl: int = _setting(
+        "IDP_VERIFICATION_CODE_TTL",
+        "10m",
+        parse_duration,
+        "How long a 6-digit code sent to a phone or email (verification, password reset) stays valid.",
+    )
+    verification_max_attempts: int = _setting(
+        "IDP_VERIFICATION_MAX_ATTEMPTS",
+        "5",
+        lambda n, r: parse_int(n, r, 1, 20),
+        "Wrong tries of one 6-digit code before it stops working (the citizen asks for a new one).",
+    )
+    verification_resend_wait: int = _setting(
+        "IDP_VERIFICATION_RESEND_WAIT",
+        "30s",
+        parse_duration,
+        "Wait before a code may be sent again; it doubles at each resend (30 s, 60 s, 120 s…).",
+    )
+    verification_max_sends: int = _setting(
+        "IDP_VERIFICATION_MAX_SENDS",
+        "5",
+        lambda n, r: parse_int(n, r, 1, 50),
+        "Codes sent for one purpose to one account per hour.",
+    )
+    notify_email: str = _setting(
+        "IDP_NOTIFY_EMAIL",
+        "log",
+        lambda n, r: _choice(n, r, ("log", "smtp")),
+        "How emails are delivered: smtp, or log (development only: the message, code included, "
+        "is written to the log).",
+    )
+    notify_sms: str = _setting(
+        "IDP_NOTIFY_SMS",
+        "log",
+        lambda n, r: _choice(n, r, ("log", "webhook")),
+        "How SMS are delivered: webhook (an SMS gateway), or log (development only).",
+    )
+    smtp_host: str = _setting("IDP_SMTP_HOST", None, None, "SMTP server (needed when IDP_NOTIFY_EMAIL=smtp).")
+    smtp_port: int = _setting(
+        "IDP_SMTP_PORT", "587", lambda n, r: parse_int(n, r, 1, 65535), "SMTP server port."
+    )
+    smtp_security: str = _setting(
+        "IDP_SMTP_SECURITY",
+        "starttls",
+        lambda n, r: _choice(n, r, ("starttls", "ssl", "plain")),
+        "starttls (port 587), ssl (port 465) or plain (a relay on this host only).",
+    )
+    smtp_username: str = _setting("IDP_SMTP_USERNAME", None, None, "SMTP login (none: no AUTH).")
+    smtp_password: str = _setting("IDP_SMTP_PASSWORD", None, None, "SMTP password.")
+    smtp_from: str = _setting(
+        "IDP_SMTP_FROM",
+        None,
+        None,
+        "Sender of the emails, e.g. 'Thai Nguyen ID <no-reply@thainguyen.gov.vn>'.",
+    )
+    smtp_timeout: int = _setting("IDP_SMTP_TIMEOUT", "10s", parse_duration, "SMTP connection timeout.")
+    sms_webhook_url: str = _setting(
+        "IDP_SMS_WEBHOOK_URL",
+        None,
+        parse_webhook_url,
+        "The SMS gateway's URL (https; needed when IDP_NOTIFY_SMS=webhook).",
+    )
+    sms_webhook_token: str = _setting(
+        "IDP_SMS_WEBHOOK_TOKEN", None, None, "Bearer token sent to the SMS gateway."
+    )
+    sms_webhook_timeout: int = _setting(
+        "IDP_SMS_WEBHOOK_TIMEOUT", "10s", parse_duration, "How long to wait for the SMS gateway."
+    )
+    ratelimit_register: str = _setting(
+        "IDP_RATELIMIT_REGISTER",
+        "10/minute;50/hour",
+        parse_rate_limit,
+        "Registration form submissions per client IP.",
+    )
+    ratelimit_send_code: str = _setting(
+        "IDP_RATELIMIT_SEND_CODE",
+        "10/minute;60/hour",
+        parse_rate_limit,
+        "Requests that send a code (resend, verify a contact, forgotten password) per client IP.",
+    )
+    ratelimit_check_code: str = _setting(
+        "IDP_RATELIMIT_CHECK_CODE",
+        "20/minute;200/hour",
+        parse_rate_limit,
+        "Code checks (verification, password reset) and password changes per client IP.",
+    )
     trust_proxy: bool = _setting(
         "IDP_TRUST_PROXY", "false", parse_bool, "Trust X-Forwarded-For from one reverse proxy for client IPs."
     )
@@ -389,6 +501,7 @@ class Settings:
                 f"IDP_ID_TOKEN_ALG={values['id_token_alg']!r}: expected one of IDP_SIGNING_ALGS "
                 f"({', '.join(values['signing_algs'])})"
             )
+        _check_notify(values)
         return cls(**values)
 
     @property

@@ -14,6 +14,13 @@ from flask_limiter.util import get_remote_address
 from ..config import Settings
 
 TOKEN_ENDPOINTS = ("oidc.token", "oidc.revoke", "oidc.introspect")
+SEND_CODE_ENDPOINTS = ("signup.resend_signup", "signup.contact_send", "recovery.forgot_submit")
+CHECK_CODE_ENDPOINTS = (
+    "signup.verify_signup_submit",
+    "signup.contact_submit",
+    "recovery.reset_submit",
+    "recovery.change_submit",
+)
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter:
@@ -39,6 +46,17 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     views["activation.activate_submit"] = limiter.limit(settings.ratelimit_activate)(
         views["activation.activate_submit"]
     )
+    # Registration, and the pages that send or check 6-digit codes: one counter each per IP.
+    views["signup.register_submit"] = limiter.limit(settings.ratelimit_register)(
+        views["signup.register_submit"]
+    )
+    for scope, limit, endpoints in (
+        ("send_code", settings.ratelimit_send_code, SEND_CODE_ENDPOINTS),
+        ("check_code", settings.ratelimit_check_code, CHECK_CODE_ENDPOINTS),
+    ):
+        shared = limiter.shared_limit(limit, scope=scope)
+        for endpoint in endpoints:
+            views[endpoint] = shared(views[endpoint])
     token_limit = limiter.shared_limit(settings.ratelimit_token, scope="token")
     for endpoint in TOKEN_ENDPOINTS:
         views[endpoint] = token_limit(views[endpoint])

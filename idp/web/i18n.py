@@ -71,6 +71,215 @@ MESSAGES: dict[str, dict[str, str]] = {
     "no_portals": {"vi": "Bạn chưa cho phép cổng dịch vụ nào.", "en": "You do not share with any portal."},
     "home_title": {"vi": "Tài khoản Thai Nguyen ID", "en": "Thai Nguyen ID account"},
     "home_anonymous": {"vi": "Bạn chưa đăng nhập.", "en": "You are not logged in."},
+    # --- registration, verification codes, password reset and change (idp/web/signup.py, recovery.py)
+    "register_link": {"vi": "Chưa có tài khoản? Tạo tài khoản", "en": "No account yet? Create an account"},
+    "forgot_link": {"vi": "Quên mật khẩu?", "en": "Forgot password?"},
+    "register_title": {"vi": "Tạo tài khoản", "en": "Create an account"},
+    "register_for": {"vi": "rồi tiếp tục vào", "en": "then continue to"},
+    "register_intro": {
+        "vi": "Điền thông tin đúng như trên thẻ căn cước (CCCD) của bạn. Chúng tôi sẽ gửi một mã "
+        "gồm 6 chữ số đến số điện thoại của bạn để xác minh.",
+        "en": "Fill in your details exactly as on your citizen ID (CCCD) card. We will send a "
+        "6-digit code to your phone to check it is yours.",
+    },
+    "register_fix": {
+        "vi": "Có thông tin chưa đúng. Vui lòng sửa các ô được đánh dấu bên dưới.",
+        "en": "Some details are not right. Please correct the fields marked below.",
+    },
+    "reg_full_name": {"vi": "Họ và tên", "en": "Full name"},
+    "reg_full_name_help": {"vi": "Ví dụ: Nguyễn Thị Lan", "en": "For example: Nguyễn Thị Lan"},
+    "reg_citizen_id": {"vi": "Số CCCD (12 chữ số)", "en": "Citizen ID (CCCD) number (12 digits)"},
+    "reg_citizen_id_help": {
+        "vi": "In ở mặt trước thẻ căn cước, ví dụ 019190001234.",
+        "en": "Printed on the front of your ID card, for example 019190001234.",
+    },
+    "reg_birth_date": {"vi": "Ngày sinh", "en": "Date of birth"},
+    "reg_birth_date_help": {
+        "vi": "Ngày/tháng/năm, ví dụ 25/11/1990.",
+        "en": "Day/month/year, for example 25/11/1990.",
+    },
+    "reg_gender": {"vi": "Giới tính", "en": "Gender"},
+    "reg_gender_male": {"vi": "Nam", "en": "Male"},
+    "reg_gender_female": {"vi": "Nữ", "en": "Female"},
+    "reg_phone": {"vi": "Số điện thoại di động", "en": "Mobile phone number"},
+    "reg_phone_help": {
+        "vi": "Ví dụ: 0912345678. Mã xác minh sẽ được gửi đến số này.",
+        "en": "For example: 0912345678. The verification code is sent to this number.",
+    },
+    "reg_email": {"vi": "Email (không bắt buộc)", "en": "Email (optional)"},
+    "reg_email_help": {
+        "vi": "Có email, bạn có thêm một cách lấy lại mật khẩu.",
+        "en": "With an email you have a second way to get back into your account.",
+    },
+    "new_password_label": {"vi": "Mật khẩu mới", "en": "New password"},
+    "password_rule": {
+        "vi": "Ít nhất 10 ký tự. Nên dùng một câu dễ nhớ, ví dụ \"nha toi o gan cho dong quang\". "
+        "Không dùng mật khẩu quá phổ biến, số CCCD hay số điện thoại.",
+        "en": "At least 10 characters. A sentence you remember works well, for example "
+        "\"my house is near the market\". No common passwords, CCCD or phone numbers.",
+    },
+    "password_confirm_label": {"vi": "Nhập lại mật khẩu", "en": "Type the password again"},
+    "register_button": {"vi": "Tạo tài khoản", "en": "Create account"},
+    "register_have_account": {"vi": "Đã có tài khoản? Đăng nhập", "en": "Already have an account? Log in"},
+    "err_name": {"vi": "Vui lòng nhập họ và tên.", "en": "Please enter your full name."},
+    "err_gender": {"vi": "Vui lòng chọn giới tính.", "en": "Please choose your gender."},
+    "err_birth_date": {
+        "vi": "Vui lòng nhập ngày sinh đúng dạng ngày/tháng/năm.",
+        "en": "Please enter your date of birth as day/month/year.",
+    },
+    "err_cccd_shape": {
+        "vi": "Số CCCD gồm đúng 12 chữ số, bắt đầu bằng mã tỉnh nơi đăng ký khai sinh.",
+        "en": "A CCCD number has exactly 12 digits and starts with a province code.",
+    },
+    "err_cccd_mismatch": {
+        "vi": "Số CCCD không khớp với ngày sinh hoặc giới tính đã nhập. Vui lòng kiểm tra lại cả ba.",
+        "en": "The CCCD number does not match the date of birth or gender. Please check all three.",
+    },
+    "err_phone": {
+        "vi": "Số điện thoại chưa đúng. Ví dụ đúng: 0912345678.",
+        "en": "This phone number is not right. For example: 0912345678.",
+    },
+    "err_email": {
+        "vi": "Địa chỉ email chưa đúng. Ví dụ đúng: ten@example.com.",
+        "en": "This email address is not right. For example: name@example.com.",
+    },
+    "pw_too_short": {
+        "vi": "Mật khẩu cần ít nhất 10 ký tự.",
+        "en": "The password needs at least 10 characters.",
+    },
+    "pw_too_long": {
+        "vi": "Mật khẩu dài quá 128 ký tự.",
+        "en": "The password is longer than 128 characters.",
+    },
+    "pw_common": {
+        "vi": "Mật khẩu này quá phổ biến, kẻ gian đoán được ngay. Vui lòng chọn mật khẩu khác.",
+        "en": "This password is too common: it is among the first ones guessed. Please choose another.",
+    },
+    "pw_personal": {
+        "vi": "Mật khẩu không được là số CCCD, số điện thoại, email hay họ tên của bạn.",
+        "en": "The password must not be your CCCD number, phone number, email or name.",
+    },
+    "pw_mismatch": {
+        "vi": "Hai lần nhập mật khẩu không giống nhau.",
+        "en": "The two passwords you typed are not the same.",
+    },
+    "pw_same": {
+        "vi": "Mật khẩu mới phải khác mật khẩu hiện tại.",
+        "en": "The new password must be different from the current one.",
+    },
+    "verify_phone_title": {"vi": "Xác minh số điện thoại", "en": "Confirm your phone number"},
+    "verify_email_title": {"vi": "Xác minh email", "en": "Confirm your email"},
+    "verify_sent_sms": {
+        "vi": "Chúng tôi đã gửi tin nhắn có mã gồm 6 chữ số đến số",
+        "en": "We have sent a text message with a 6-digit code to",
+    },
+    "verify_sent_email": {
+        "vi": "Chúng tôi đã gửi thư có mã gồm 6 chữ số đến địa chỉ",
+        "en": "We have sent an email with a 6-digit code to",
+    },
+    "code_label": {"vi": "Mã gồm 6 chữ số", "en": "6-digit code"},
+    "code_help": {
+        "vi": "Mã chỉ dùng được trong ít phút. Không đưa mã cho bất kỳ ai, kể cả người xưng là cán bộ.",
+        "en": "The code only lasts a few minutes. Never give it to anyone, even someone who says "
+        "they are an official.",
+    },
+    "verify_button": {"vi": "Xác minh", "en": "Confirm"},
+    "resend_button": {"vi": "Gửi lại mã", "en": "Send a new code"},
+    "verify_later": {"vi": "Để sau", "en": "Later"},
+    "code_sent": {
+        "vi": "Đã gửi mã. Vui lòng xem tin nhắn hoặc hộp thư.",
+        "en": "Code sent. Please check your messages.",
+    },
+    "code_sent_again": {
+        "vi": "Đã gửi mã mới. Mã cũ không dùng được nữa.",
+        "en": "A new code is on its way. The old code no longer works.",
+    },
+    "code_not_delivered": {
+        "vi": "Chưa gửi được mã do lỗi hệ thống nhắn tin. Vui lòng bấm \"Gửi lại mã\" sau ít phút.",
+        "en": "We could not send the code because of a messaging fault. Please press \"Send a new code\" "
+        "in a few minutes.",
+    },
+    "code_wrong": {
+        "vi": "Mã chưa đúng. Bạn còn {n} lần thử.",
+        "en": "That code is not right. You have {n} tries left.",
+    },
+    "code_locked": {
+        "vi": "Bạn đã nhập sai quá nhiều lần. Vui lòng bấm \"Gửi lại mã\" để nhận mã mới.",
+        "en": "Too many wrong tries. Please press \"Send a new code\" to get a new one.",
+    },
+    "code_expired": {
+        "vi": "Mã đã hết hạn. Vui lòng bấm \"Gửi lại mã\" để nhận mã mới.",
+        "en": "The code has expired. Please press \"Send a new code\" to get a new one.",
+    },
+    "code_none": {
+        "vi": "Mã này không dùng được nữa. Vui lòng bấm \"Gửi lại mã\" để nhận mã mới.",
+        "en": "This code cannot be used any more. Please press \"Send a new code\" to get a new one.",
+    },
+    "code_malformed": {
+        "vi": "Vui lòng nhập đủ 6 chữ số trong tin nhắn.",
+        "en": "Please type the 6 digits from the message.",
+    },
+    "code_wait_seconds": {
+        "vi": "Mã vừa được gửi. Vui lòng đợi {n} giây rồi mới xin mã mới.",
+        "en": "A code was just sent. Please wait {n} seconds before asking for a new one.",
+    },
+    "code_wait_minutes": {
+        "vi": "Bạn đã xin nhiều mã. Vui lòng đợi {n} phút rồi thử lại.",
+        "en": "You have asked for many codes. Please wait {n} minutes and try again.",
+    },
+    "forgot_title": {"vi": "Quên mật khẩu", "en": "Forgot your password"},
+    "forgot_intro": {
+        "vi": "Nhập số CCCD, số điện thoại hoặc email của tài khoản. Chúng tôi sẽ gửi mã đặt lại mật "
+        "khẩu đến số điện thoại hoặc email bạn đã xác minh.",
+        "en": "Enter the CCCD number, phone number or email of your account. We will send a reset code "
+        "to the phone or email you have confirmed.",
+    },
+    "forgot_button": {"vi": "Gửi mã", "en": "Send code"},
+    "forgot_missing": {
+        "vi": "Vui lòng nhập số CCCD, số điện thoại hoặc email.",
+        "en": "Please enter a CCCD number, phone number or email.",
+    },
+    "forgot_no_contact": {
+        "vi": "Không còn dùng số điện thoại và email cũ? Hãy mang thẻ CCCD đến bộ phận một cửa của xã, "
+        "phường để được giúp.",
+        "en": "No longer have that phone or email? Bring your CCCD card to the one-stop office of your "
+        "commune or ward for help.",
+    },
+    "back_to_login": {"vi": "Quay lại đăng nhập", "en": "Back to log in"},
+    "reset_title": {"vi": "Đặt mật khẩu mới", "en": "Choose a new password"},
+    "reset_intro": {
+        "vi": "Nếu thông tin bạn nhập khớp với một tài khoản có số điện thoại hoặc email đã xác minh, "
+        "chúng tôi vừa gửi mã gồm 6 chữ số đến đó. Nhập mã và mật khẩu mới bên dưới.",
+        "en": "If what you entered matches an account with a confirmed phone or email, we have just sent "
+        "a 6-digit code there. Enter it and your new password below.",
+    },
+    "reset_signs_out": {
+        "vi": "Sau khi đổi, mọi thiết bị và cổng dịch vụ đang đăng nhập bằng tài khoản này sẽ bị đăng xuất.",
+        "en": "Afterwards, every device and portal signed in with this account is signed out.",
+    },
+    "reset_button": {"vi": "Đặt mật khẩu mới", "en": "Set new password"},
+    "reset_no_code": {"vi": "Không nhận được mã? Thử lại", "en": "No code? Try again"},
+    "reset_done": {
+        "vi": "Đã đổi mật khẩu. Vui lòng đăng nhập bằng mật khẩu mới.",
+        "en": "Your password has been changed. Please log in with the new one.",
+    },
+    "change_password_title": {"vi": "Đổi mật khẩu", "en": "Change password"},
+    "current_password_label": {"vi": "Mật khẩu hiện tại", "en": "Current password"},
+    "change_signs_out": {
+        "vi": "Sau khi đổi, các thiết bị khác đang đăng nhập sẽ bị đăng xuất; thiết bị này vẫn đăng nhập.",
+        "en": "Afterwards, your other signed-in devices are signed out; this one stays signed in.",
+    },
+    "change_button": {"vi": "Đổi mật khẩu", "en": "Change password"},
+    "change_current_missing": {
+        "vi": "Vui lòng nhập mật khẩu hiện tại.",
+        "en": "Please enter your current password.",
+    },
+    "change_current_wrong": {
+        "vi": "Mật khẩu hiện tại chưa đúng.",
+        "en": "The current password is not right.",
+    },
+    "change_done": {"vi": "Đã đổi mật khẩu.", "en": "Your password has been changed."},
+    "back_to_account": {"vi": "Quay lại tài khoản", "en": "Back to my account"},
     # --- "Tài khoản của tôi" (idp/web/account.py, templates/account/) ----------------------------
     "home_intro": {
         "vi": "Một tài khoản để dùng mọi cổng dịch vụ công của tỉnh Thái Nguyên.",
