@@ -138,6 +138,14 @@ def make_citizen(app):
 
 
 @pytest.fixture
+def outbox(caplog):
+    """The messages the development notifier "sent" (tests/outbox.py)."""
+    from tests.outbox import Outbox
+
+    return Outbox(caplog)
+
+
+@pytest.fixture
 def make_portal(app):
     """make_portal(**spec) → {"client_id", "client_secret", "redirect_uri", ...}."""
 
