@@ -67,6 +67,7 @@ def _overview(current: BrowserSession, message: str | None = None, error: str | 
         render_template(
             "security.html",
             citizen=current.citizen,
+            section="security",  # the "Tài khoản của tôi" menu marks this page
             totp_enrolled=row is not None and row.confirmed_at is not None,
             recovery_left=recovery_codes.remaining(pk),
             passkeys=passkeys.list_for(pk),
