@@ -22,6 +22,13 @@
     const h = el.getBoundingClientRect().height;
     if (h < minTarget) problems.push(`small target (${Math.round(h)} px): ${named(el)}`);
   }
+  // A radio button or checkbox is tapped through its label: the label is the target.
+  for (const el of document.querySelectorAll('input[type=checkbox], input[type=radio]')) {
+    if (!visible(el)) continue;
+    const heights = [el, ...(el.labels || [])].map((e) => e.getBoundingClientRect().height);
+    const h = Math.max(...heights);
+    if (h < minTarget) problems.push(`small target (${Math.round(h)} px): ${el.name}=${el.value}`);
+  }
   const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => {
     const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };

@@ -9,6 +9,7 @@ from tests.browser.looks import Looks
 BAD = """<!doctype html><html><body style="margin: 0">
 <input name="unlabelled" type="text">
 <button style="height: 20px; padding: 0">tiny</button>
+<label style="display: block; line-height: 20px"><input type="checkbox" name="agree" value="yes"> ok</label>
 <p style="color: #bbb; background: #fff">faint text</p>
 <div style="width: 600px">too wide</div>
 </body></html>"""
@@ -28,6 +29,7 @@ def test_a_page_breaking_each_rule_is_reported(page, tmp_path):
     assert '<html lang="">' in report
     assert "no label: unlabelled" in report
     assert "small target (20 px): tiny" in report
+    assert "small target (21 px): agree=yes" in report  # the label, as tall as its checkbox
     assert 'contrast 1.92: "faint text"' in report
     assert "360 px: scrolls sideways: 600 px wide at 360 px" in report
     assert "1280 px: scrolls sideways" not in report
