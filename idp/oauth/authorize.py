@@ -344,6 +344,13 @@ def needs_step_up(req: AuthorizationRequest, session: BrowserSession) -> bool:
         return False  # the usual case, without a database query
     citizen = session.citizen
     if demand.required > assurance.reachable(citizen):
+        audit.record(
+            "authentication_requirements_unmet",
+            "failure",
+            citizen_pk=citizen.id,
+            client_id=req.client.client_id,
+            required=assurance.level(demand.required),
+        )
         raise RedirectableError(
             ProtocolError(
                 "unmet_authentication_requirements",

@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
+from idp.extensions import db
+from idp.models import AuditEvent
 from tests.factors import LOA1, LOA2, LOA3, code_now, enrol_totp, identity_checked
 from tests.http.test_second_factor_login import id_token_claims, second_step
 from tests.support import FlaskBrowser, authorize_params, follow, login, query_of, without_private
@@ -62,7 +65,7 @@ def test_portal_with_minimum_level_2_steps_a_level_1_session_up_with_the_code_on
 
 
 def test_essential_level_2_without_a_second_factor_is_an_error_to_the_portal(
-    client, make_citizen, make_portal
+    client, app, make_citizen, make_portal
 ):
     citizen, portal = make_citizen(), make_portal()
     browser = logged_in_at_level_1(client, citizen, portal)
@@ -71,6 +74,10 @@ def test_essential_level_2_without_a_second_factor_is_an_error_to_the_portal(
 
     answer = error_at_portal(page, params)
     assert answer["error"] == "unmet_authentication_requirements" and "code" not in answer
+    with app.app_context():
+        unmet = select(AuditEvent).filter_by(event_type="authentication_requirements_unmet")
+        event = db.session.scalar(unmet)
+        assert event.citizen_pk == citizen["pk"] and event.details["required"] == LOA2
 
 
 def test_minimum_level_3_without_an_in_person_check_is_an_error_after_the_login(
