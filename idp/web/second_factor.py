@@ -97,7 +97,8 @@ def _step() -> Step:
     raise ProtocolError("invalid_request", "expired", redirect=False)
 
 
-def _throttle_key(citizen: Citizen) -> str:
+def throttle_key(citizen: Citizen) -> str:
+    """The login throttle's key for wrong second-factor answers of this citizen."""
     return f"second-factor:{citizen.subject}"
 
 
@@ -181,7 +182,7 @@ def submit() -> Response:
     method = request.form.get("method", "")
     if method not in METHODS:
         return _page(step, t("mfa_failed"), 400)
-    key = _throttle_key(step.citizen)
+    key = throttle_key(step.citizen)
     refusal = lockout.check(key)
     if refusal is not None:
         audit.record(

@@ -18,12 +18,12 @@ from flask import Blueprint, Response, redirect, render_template, request, sessi
 
 from ..clock import now
 from ..extensions import db
-from ..identity import assurance, passkeys, recovery_codes, sessions, totp
+from ..identity import assurance, lockout, passkeys, recovery_codes, sessions, totp
 from ..models import BrowserSession
 from ..security import audit
 from ..services import services
-from . import cookies
-from .i18n import VIETNAM, t
+from . import cookies, second_factor
+from .i18n import VIETNAM, t, wait_message
 
 bp = Blueprint("security_settings", __name__, url_prefix="/account/security")
 
@@ -156,15 +156,25 @@ def totp_remove() -> Response:
     if not _strong_enough(current):
         return _step_up()
     pk = current.citizen_pk
+    # The same per-citizen count as the second login step: this form must not become a way to
+    # guess the password or app codes at leisure from an open session.
+    key = second_factor.throttle_key(current.citizen)
+    refusal = lockout.check(key)
+    if refusal is not None:
+        response = _overview(current, error=wait_message(refusal.retry_after, refusal.locked), status=429)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     code = request.form.get("code", "")[:MAX_FIELD]
     password = request.form.get("password", "")[:MAX_FIELD]
     proven = bool(code) and totp.verify(pk, code)
     if not proven and password:
         proven, _rehash = services().passwords.verify(current.citizen.password_hash, password)
     if not proven:
+        lockout.record_failure(key)
         audit.record("totp_remove_failed", "failure", citizen_pk=pk)
         db.session.commit()
         return _overview(current, error=t("remove_needs_proof"), status=400)
+    lockout.record_success(key)
     totp.remove(pk)
     recovery_codes.discard(pk)  # they stand in for the app, and go with it
     audit.record("totp_removed", citizen_pk=pk)

@@ -148,3 +148,23 @@ def test_the_page_works_in_english(client, make_citizen, make_portal):
     browser = logged_in(client, make_citizen(), make_portal())
     page = browser.get("/account/security?lang=en")
     assert "Login security" in page.text and "Authenticator app" in page.text
+
+
+def test_guessing_the_password_on_the_remove_form_is_slowed(client, app, make_citizen, make_portal):
+    from idp import clock
+
+    clock.freeze()
+    citizen, portal = make_citizen(), make_portal()
+    factor = enrol_totp(app, citizen)
+    browser = FlaskBrowser(client)
+    page = login(browser, authorize_params(portal), citizen["citizen_id"], citizen["password"])
+    second_step(browser, page, method="totp", code=code_now(factor["secret"]))
+
+    def remove(password: str) -> int:
+        form = {"csrf_token": csrf(browser), "password": password}
+        return browser.post("/account/security/totp/remove", form).status
+
+    assert [remove(f"doan-mo-{i}") for i in range(4)] == [400, 400, 400, 429]
+    assert remove(citizen["password"]) == 429  # even the right password waits
+    with app.app_context():
+        assert totp.is_enrolled(citizen["pk"])
