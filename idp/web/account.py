@@ -15,7 +15,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from ..extensions import db
 from ..identity import consent, devices, history, sessions
 from ..oauth import tokens as token_store
-from ..oauth.claims import scope_label
+from ..oauth.claims import STANDARD_SCOPES, scope_label
 from ..security import audit
 from . import cookies
 from .i18n import VIETNAM, current_locale, t
@@ -25,7 +25,6 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 # Claim → the words a citizen reads ("họ và tên", not "given_name"); claims saying the same
 # thing to a person share one label.
 CLAIM_LABELS = {
-    "sub": "claim_sub",
     "name": "claim_name",
     "family_name": "claim_name",
     "given_name": "claim_name",
@@ -42,19 +41,34 @@ CLAIM_LABELS = {
     "auth_time": "claim_login",
     "acr": "claim_login",
     "amr": "claim_login",
+    "sub": "claim_sub",
 }
 # How a session was opened (RFC 8176 amr values), in words.
 AMR_LABELS = {"pwd": "amr_pwd", "otp": "amr_otp", "hwk": "amr_passkey", "swk": "amr_passkey"}
 
 
 def claim_words(claims) -> list[str]:
+    """The claims in words, in the order a person expects (name before phone, identifier last)."""
+    order = list(CLAIM_LABELS)
     words = []
-    for claim in claims:
+    for claim in sorted(claims, key=lambda c: (order.index(c) if c in order else len(order), c)):
         key = CLAIM_LABELS.get(claim)
         word = t(key) if key else claim
         if word not in words:
             words.append(word)
     return words
+
+
+def scope_words(scopes, locale: str) -> list[str]:
+    """What each agreed scope lets a portal know, in the consent page's words and order."""
+    known = list(STANDARD_SCOPES)
+    ordered = sorted(scopes, key=lambda s: (known.index(s) if s in known else len(known), s))
+    return [scope_label(s, locale) for s in ordered]
+
+
+def _lower_first(words: str) -> str:
+    """For a label used inside a sentence ("… nhận: họ tên, ngày sinh")."""
+    return words[:1].lower() + words[1:]
 
 
 def vietnam_time(at: int | None) -> str:
@@ -72,7 +86,7 @@ def _page(template: str, current, **context) -> Response:
             current=current,
             vietnam_time=vietnam_time,
             claim_words=claim_words,
-            scope_words=lambda scopes: [scope_label(s, current_locale()) for s in scopes],
+            scope_words=lambda scopes: [_lower_first(w) for w in scope_words(scopes, current_locale())],
             **context,
         )
     )
@@ -157,7 +171,7 @@ def portals() -> Response:
         {
             "client_id": portal.client_id,
             "name": portal.name,
-            "allowed": [scope_label(s, locale) for s in grant.scopes],
+            "allowed": scope_words(grant.scopes, locale),
             "since": vietnam_time(grant.granted_at),
             "last": latest.get(portal.client_id),
         }
