@@ -228,3 +228,9 @@ def test_a_citizen_sees_only_their_own_history(app, client, make_citizen, make_p
     other = log_in(app, binh, IPHONE_SAFARI)
     assert "Cổng của An" not in page(other, "/account/history")
     assert "Cổng của An" not in page(other, "/account/portals")
+
+
+def test_an_unverified_contact_links_to_its_verification(app, make_citizen):
+    citizen = make_citizen(phone_verified=True)
+    html = page(log_in(app, citizen, ANDROID_CHROME), "/account")
+    assert 'href="/verify/email"' in html and 'href="/verify/phone"' not in html
