@@ -306,6 +306,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field_identity_check": {"vi": "Kiểm tra giấy tờ trực tiếp", "en": "Identity checked in person"},
     "verified": {"vi": "Đã xác minh", "en": "Verified"},
     "not_verified": {"vi": "Chưa xác minh", "en": "Not verified"},
+    "verify_now": {"vi": "Xác minh ngay", "en": "Verify it now"},
     "not_given": {"vi": "Chưa có", "en": "Not given"},
     "identity_checked_on": {"vi": "lúc {at}", "en": "at {at}"},
     "identity_not_checked": {
