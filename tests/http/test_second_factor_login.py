@@ -189,3 +189,20 @@ def test_direct_login_with_a_factor_lands_on_the_home_page_at_level_2(client, ap
         row = db.session.scalar(select(BrowserSession).where(BrowserSession.citizen_pk == citizen["pk"]))
         assert row.acr == LOA2 and row.amr == ["pwd", "otp", "mfa"]
     next_step()
+
+
+def test_one_code_sent_twice_at_the_same_moment_logs_in_once(app, make_citizen, make_portal):
+    from tests.http.test_tokens import run_together
+
+    citizen, portal = make_citizen(), make_portal()
+    app_factor = enrol_totp(app, citizen)
+    browsers = [FlaskBrowser(app.test_client()) for _ in range(2)]
+    pages = [login(b, authorize_params(portal), citizen["citizen_id"], citizen["password"]) for b in browsers]
+    code = code_now(app_factor["secret"])
+
+    def answer(browser, page):
+        return lambda: second_step(browser, page, method="totp", code=code).status
+
+    answers = run_together(*[answer(b, p) for b, p in zip(browsers, pages, strict=True)])
+
+    assert sorted(answers) == [302, 401]
