@@ -107,12 +107,18 @@ def backoff(first_sent_at: int, sends: int, last_sent_at: int, at: int) -> int:
     return max(0, last_sent_at + resend_wait(sends) - at)
 
 
-def issue(citizen: Citizen, purpose: str, channel: str, destination: str) -> str:
-    """A new code for ``purpose``, to be delivered by the caller to ``destination``; the previous
-    one stops working. Raises TooSoon. The plain code is returned once and stored nowhere."""
+def new_code() -> str:
+    return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
+
+
+def issue(citizen: Citizen, purpose: str, channel: str, destination: str, code: str | None = None) -> str:
+    """Store ``code`` (or a new one) as the live code for ``purpose``, sent to ``destination``; the
+    previous one stops working. Raises TooSoon. The plain code is returned and stored nowhere.
+    A caller may deliver ``code`` first and store it after, so that a failed delivery leaves the
+    previous code valid and the back-off untouched."""
     settings = services().settings
     at = now()
-    code = f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
+    code = code or new_code()
     digest = code_hash(citizen.id, purpose, code)
     row = live(citizen.id, purpose)
     if row is not None and row.created_at + WINDOW > at:

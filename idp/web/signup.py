@@ -47,17 +47,20 @@ def deliver(channel: str, message: Message, **audit_details) -> bool:
 
 
 def send_code(citizen: Citizen, purpose: str, channel: str, destination: str) -> bool:
-    """Issue a code and deliver it, as one unit of work: if delivery fails the new code is rolled
-    back (the previous one, if any, still works) and False is returned. Raises TooSoon."""
-    code = verification.issue(citizen, purpose, channel, destination)
+    """Deliver a new code, then store it. Delivered first, so that a failed delivery changes
+    nothing (the previous code still works, the back-off is not spent) and no write lock is held
+    while a mail server or an SMS gateway answers. False if delivery failed. Raises TooSoon."""
+    wait = verification.wait_before_send(citizen.id, purpose)
+    if wait > 0:
+        raise verification.TooSoon(wait)
+    code = verification.new_code()
     message = notices.code_message(
         purpose, channel, destination, code, services().settings.verification_code_ttl
     )
-    db.session.commit()  # the code counts as issued (back-off) only if it leaves; see below
     if not deliver(channel, message, citizen_pk=citizen.id, purpose=purpose):
-        verification.void(citizen.id, purpose)
-        db.session.commit()
+        db.session.commit()  # the failure's audit row
         return False
+    verification.issue(citizen, purpose, channel, destination, code)
     audit.record("verification_code_sent", citizen_pk=citizen.id, channel=channel, purpose=purpose)
     db.session.commit()
     return True
