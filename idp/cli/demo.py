@@ -92,6 +92,9 @@ def command(no_serve: bool) -> None:
         return
     prepare_metrics_dir(settings.metrics_dir)
     env = {**os.environ, "DEMO_ISSUER": settings.issuer, "DEMO_CLIENT_FILE": str(credentials_file)}
+    # Codes for registration and password reset go to the provider's log (idp/notify/logged.py): the
+    # demo needs no mail server or SMS gateway, and its codes are read in this terminal.
+    env.update(IDP_NOTIFY_EMAIL="log", IDP_NOTIFY_SMS="log")
     env.pop("FLASK_RUN_FROM_CLI", None)  # set by the idp command; it would stop app.run() in the portal
     idp = subprocess.Popen(granian_argv("127.0.0.1:5000", 1, 4), env=env)
     portal = subprocess.Popen([sys.executable, "-m", "examples.demo_portal"], env=env, cwd=PROJECT_ROOT)
@@ -101,6 +104,8 @@ def command(no_serve: bool) -> None:
 
   Demo citizen     CCCD {DEMO_CITIZEN.citizen_id}  (or phone {DEMO_CITIZEN.phone})
   Password         {DEMO_CITIZEN.password}
+
+  New accounts     {settings.issuer}/register — the 6-digit codes appear in this log
 
   Ctrl-C stops both.
 """)
