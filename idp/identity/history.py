@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..clock import now
 from ..extensions import db
 from ..models import AuditEvent, Client
 from ..security import audit
@@ -22,13 +23,29 @@ EVENTS = (RELEASED, "consent_given", "consent_withdrawn")
 _PLUMBING = frozenset({"iss", "aud", "exp", "iat", "nbf", "nonce", "azp", "at_hash", "c_hash", "sid", "jti"})
 
 
+# A portal reading the same claims again and again (userinfo on every page view) is one entry per
+# REPEAT_WINDOW, per worker process: the citizen's history stays readable, and a repeated userinfo
+# costs no write. Remembered in memory only, so it never costs a SELECT.
+REPEAT_WINDOW = 300
+_MAX_REMEMBERED = 50_000
+_recent: dict[tuple, int] = {}
+
+
 def record_release(citizen_pk: int | None, client_id: str, claims: Iterable[str], via: str) -> None:
     """Note that ``client_id`` received these claims of the citizen (``via``: id_token | userinfo).
 
     Goes into the caller's transaction."""
     names = sorted(c for c in claims if c not in _PLUMBING)
-    if citizen_pk is not None and names:
-        audit.record(RELEASED, citizen_pk=citizen_pk, client_id=client_id, claims=names, via=via)
+    if citizen_pk is None or not names:
+        return
+    key, at = (citizen_pk, client_id, via, tuple(names)), now()
+    last = _recent.get(key)
+    if last is not None and 0 <= at - last < REPEAT_WINDOW:
+        return
+    if len(_recent) >= _MAX_REMEMBERED:
+        _recent.clear()  # forgetting only costs a repeated entry
+    _recent[key] = at
+    audit.record(RELEASED, citizen_pk=citizen_pk, client_id=client_id, claims=names, via=via)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ import re
 
 from sqlalchemy import select
 
+from idp import clock
 from idp.extensions import db
+from idp.identity import history
 from idp.models import AuditEvent
 from tests.http.test_tokens import bearer, sign_in
 from tests.support import hidden_fields
@@ -234,3 +236,20 @@ def test_an_unverified_contact_links_to_its_verification(app, make_citizen):
     citizen = make_citizen(phone_verified=True)
     html = page(log_in(app, citizen, ANDROID_CHROME), "/account")
     assert 'href="/verify/email"' in html and 'href="/verify/phone"' not in html
+
+
+def test_a_portal_reading_the_same_claims_again_is_one_entry_per_five_minutes(
+    client, app, make_citizen, make_portal
+):
+    citizen, portal = make_citizen(), make_portal(name="Cổng hỏi nhiều lần")
+    issued = sign_in(client, citizen, portal, scope="openid profile")
+    for _ in range(3):
+        assert client.get("/userinfo", headers=bearer(issued["access_token"])).status_code == 200
+    clock.advance(history.REPEAT_WINDOW)
+    assert client.get("/userinfo", headers=bearer(issued["access_token"])).status_code == 200
+
+    with app.app_context():
+        reads = db.session.scalars(select(AuditEvent.at).where(
+            AuditEvent.event_type == "claims_released", AuditEvent.details["via"].as_string() == "userinfo"))
+        assert len(list(reads)) == 2
+        db.session.remove()
