@@ -251,6 +251,8 @@ def import_(csv_file: Path, codes_out: Path | None, dry_run: bool) -> None:
     summary = f"{len(report.created)} created, {len(report.skipped)} skipped, {len(report.errors)} refused"
     if dry_run:
         summary = f"dry run: {summary} (nothing written)"
+    elif out is not None and not report.created:
+        codes_out.unlink(missing_ok=True)  # no new codes: no empty sheet to hand out by mistake
     elif out is not None:
         summary += f"; codes in {codes_out}"
     click.echo(summary, err=True)
