@@ -501,6 +501,13 @@ class Settings:
                 f"IDP_ID_TOKEN_ALG={values['id_token_alg']!r}: expected one of IDP_SIGNING_ALGS "
                 f"({', '.join(values['signing_algs'])})"
             )
+        rp_id = values["webauthn_rp_id"]
+        host = urlsplit(values["issuer"]).hostname or ""
+        if rp_id and not (host == rp_id or host.endswith("." + rp_id)):
+            # A browser refuses passkeys for a relying-party id the page's host is not within.
+            raise ConfigError(
+                f"IDP_WEBAUTHN_RP_ID={rp_id!r}: expected the issuer's host ({host}) or a domain it belongs to"
+            )
         _check_notify(values)
         return cls(**values)
 
