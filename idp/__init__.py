@@ -124,8 +124,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(remember_language)
     app.context_processor(_template_context)
 
+    from .lean import LeanDatabase
     from .web.fastpath import StaticFastPath
+    from .web.hotpath import HotPath
 
+    with app.app_context():
+        lean_database = LeanDatabase(db.engine)
+    app.wsgi_app = HotPath(app.wsgi_app, lean_database, settings, app.extensions["idp.limiter"])
     app.wsgi_app = StaticFastPath(
         app.wsgi_app, app.extensions["idp.discovery"], keyring, settings.jwks_max_age, settings.https
     )

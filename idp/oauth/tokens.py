@@ -19,6 +19,7 @@ from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from sqlalchemy import bindparam, insert, select, update
 
+from .. import lean
 from ..clock import now
 from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, new_token, token_hash
 from ..extensions import db
@@ -116,7 +117,7 @@ def store(
                 **common,
             )
         )
-    db.session.execute(_INSERT, rows)
+    lean.execute(_INSERT, rows)  # the session, or the hot path's own connection
 
 
 def find(value: str | None, kind: str | None = None) -> Token | None:

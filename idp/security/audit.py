@@ -11,8 +11,8 @@ import re
 from flask import g, has_request_context, request
 from sqlalchemy import insert
 
+from .. import lean
 from ..clock import now
-from ..extensions import db
 from ..metrics import count_event
 from ..models import AuditEvent
 
@@ -59,7 +59,13 @@ def record(
         "user_agent": None,
         "request_id": None,
     }
-    if has_request_context():
+    hot = lean.current()
+    if hot is not None:  # a request answered before Flask (idp/web/hotpath.py)
+        event["ip_address"] = hot.ip_address
+        event["user_agent"] = hot.user_agent
+        event["request_id"] = hot.request_id
+        event["actor"] = actor or hot.actor
+    elif has_request_context():
         event["ip_address"] = request.remote_addr
         event["user_agent"] = (request.user_agent.string or "")[:300] or None
         event["request_id"] = g.get("request_id")
@@ -67,7 +73,7 @@ def record(
         event["actor"] = actor or ("portal" if portal else "citizen")
     else:
         event["actor"] = actor or operator()
-    db.session.execute(_INSERT, event)
+    lean.execute(_INSERT, event)
     count_event(event_type, event["details"])
     if log.isEnabledFor(logging.INFO):
         log.info(

@@ -7,7 +7,7 @@ from settings, and a test (or a second app in one process) gets counters of its 
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -57,7 +57,12 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         shared = limiter.shared_limit(limit, scope=scope)
         for endpoint in endpoints:
             views[endpoint] = shared(views[endpoint])
-    token_limit = limiter.shared_limit(settings.ratelimit_token, scope="token")
+    # A request the hot path (idp/web/hotpath.py) already counted and then passed on is exempt.
+    token_limit = limiter.shared_limit(
+        settings.ratelimit_token,
+        scope="token",
+        exempt_when=lambda: bool(request.environ.get("idp.hotpath.rate_limit_counted")),
+    )
     for endpoint in TOKEN_ENDPOINTS:
         views[endpoint] = token_limit(views[endpoint])
     app.extensions["idp.limiter"] = limiter

@@ -1,0 +1,163 @@
+"""The busiest protocol requests, answered with prebuilt statements on one raw connection: a
+client_credentials token, an introspection, a userinfo read.
+
+Only the ordinary, valid case is answered here. Anything else (an unknown client, a wrong secret,
+a refused scope, an expired token, an unexpected parameter…) returns ``None`` having written
+nothing, and the request goes on to the full Flask/Authlib endpoint, which gives the exact error
+and writes the failure to the audit trail. The rules themselves are the models' own methods
+(Client.check_client_secret, Token.is_live, claims.userinfo…), applied to plain rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+
+from .. import lean
+from ..clock import now
+from ..config import Settings
+from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, token_hash
+from ..identity import history
+from ..models import Citizen, Client, Token
+from . import tokens
+from .authorize import _CLIENT_ID
+from .claims import CITIZEN_SCOPES
+from .claims import userinfo as userinfo_claims
+
+_CLIENT = Client.__table__
+_TOKEN = Token.__table__
+_CITIZEN = Citizen.__table__
+FIND_CLIENT = select(*_CLIENT.columns).where(_CLIENT.c.client_id == bindparam("client_id"))
+# The token and its citizen in one round trip; the password hash is never read here.
+_TOKEN_KEYS = [c.key for c in _TOKEN.columns]
+_CITIZEN_COLUMNS = [c for c in _CITIZEN.columns if c.key != "password_hash"]
+_CITIZEN_KEYS = [c.key for c in _CITIZEN_COLUMNS]
+FIND_TOKEN = (
+    select(*_TOKEN.columns, *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS))
+    .select_from(_TOKEN.outerjoin(_CITIZEN, _CITIZEN.c.id == _TOKEN.c.citizen_pk))
+    .where(_TOKEN.c.token_hash == bindparam("token_hash"))
+)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict
+    userinfo: bool = False  # Flask's jsonify (compact, with a newline) rather than Authlib's json.dumps
+
+
+def authenticate(conn: lean.LeanConnection, client_id: str, secret: str, endpoint: str) -> lean.Record | None:
+    """The client, if these Basic credentials are its own and Basic is its registered method.
+    Read on every request (one indexed SELECT): a new secret or a deleted portal acts at once."""
+    if not _CLIENT_ID.match(client_id):
+        return None
+    client = conn.first(FIND_CLIENT, {"client_id": client_id})
+    if client is None or not Client.check_client_secret(client, secret):
+        return None
+    if not Client.check_endpoint_auth_method(client, "client_secret_basic", endpoint):
+        return None
+    return client
+
+
+def _token_and_citizen(conn: lean.LeanConnection, value: str) -> tuple[lean.Record | None, ...]:
+    row = conn.first_values(FIND_TOKEN, {"token_hash": token_hash(value)})
+    if row is None:
+        return None, None
+    split = len(_TOKEN_KEYS)
+    token = lean.Record(dict(zip(_TOKEN_KEYS, row[:split], strict=True)))
+    citizen = dict(zip(_CITIZEN_KEYS, row[split:], strict=True))
+    return token, (lean.Record(citizen) if citizen["id"] is not None else None)
+
+
+def client_credentials(
+    conn: lean.LeanConnection, settings: Settings, client_id: str, secret: str, scope: str | None
+) -> Answer | None:
+    """ClientCredentialsGrant: the same checks, token and audit row, in one write transaction."""
+    client = authenticate(conn, client_id, secret, "token")
+    if client is None or not Client.check_grant_type(client, "client_credentials"):
+        return None
+    requested = set((scope or "").split())
+    if requested - set(client.scopes) | (requested & CITIZEN_SCOPES):
+        return None  # invalid_scope, answered by the full endpoint
+    allowed = Client.get_allowed_scope(client, scope)
+    token = {"token_type": "Bearer", "access_token": tokens.generate_access_token()}
+    expires_in = client.access_token_ttl or settings.access_token_ttl
+    if expires_in:
+        token["expires_in"] = expires_in
+    if allowed:
+        token["scope"] = allowed
+    tokens.store(
+        token, client, None, tokens.new_grant_id(), tokens.AuthContext(), grant_type="client_credentials"
+    )
+    lean.commit()
+    return Answer(200, token)
+
+
+def introspection(
+    conn: lean.LeanConnection, settings: Settings, client_id: str, secret: str, value: str, hint: str | None
+) -> Answer | None:
+    """IntrospectionEndpoint (RFC 7662) for a client authenticating with Basic: its own tokens
+    only; anything not live is just {"active": false}."""
+    if hint and hint not in ("access_token", "refresh_token"):
+        return None  # unsupported_token_type
+    client = authenticate(conn, client_id, secret, "introspection")
+    if client is None:
+        return None
+    token = citizen = None
+    if len(value) <= 200 and value.startswith((ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX)):
+        token, citizen = _token_and_citizen(conn, value)
+    conn.end_read()
+    if token is None or token.client_id != client.client_id:
+        return Answer(200, {"active": False})
+    at = now()
+    citizen_gone = token.citizen_pk is not None and (citizen is None or not Citizen.is_active.fget(citizen))
+    if token.expires_at <= at or not Token.is_live(token) or token.used_at is not None or citizen_gone:
+        return Answer(200, {"active": False})
+    body = {
+        "active": True,
+        "client_id": token.client_id,
+        "scope": token.scope,
+        "token_type": "Bearer" if token.kind == "access" else "refresh_token",
+        "exp": token.expires_at,
+        "iat": token.issued_at,
+        "iss": settings.issuer,
+        "aud": token.client_id,
+    }
+    if citizen is not None:
+        body["sub"] = citizen.subject
+        if token.auth_time:
+            body["auth_time"] = token.auth_time
+        if token.acr:
+            body["acr"] = token.acr
+    return Answer(200, body)
+
+
+def userinfo(conn: lean.LeanConnection, value: str) -> Answer | None:
+    """The userinfo endpoint for a live access token with the openid scope, and the access-history
+    row that says which claims the portal received."""
+    if len(value) > 200 or not value.startswith(ACCESS_TOKEN_PREFIX):
+        return None
+    token, citizen = _token_and_citizen(conn, value)
+    if token is None or token.kind != "access" or not Token.is_live(token):
+        conn.end_read()
+        return None
+    if citizen is None or not Citizen.is_active.fget(citizen):
+        conn.end_read()
+        return None
+    scopes = set(token.scope.split())
+    if "openid" not in scopes:
+        conn.end_read()
+        return None  # insufficient_scope
+    conn.end_read()
+    claims = userinfo_claims(citizen, scopes)
+    history.record_release(token.citizen_pk, token.client_id, claims, "userinfo")
+    lean.commit()
+    return Answer(200, claims, userinfo=True)
+
+
+def dumps(answer: Answer) -> bytes:
+    if answer.userinfo:
+        return json.dumps(answer.body, separators=(",", ":")).encode() + b"\n"
+    return json.dumps(answer.body).encode()

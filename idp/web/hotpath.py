@@ -1,0 +1,203 @@
+"""The token endpoint's client_credentials grant, introspection and userinfo answered before
+Flask, when the request is the ordinary valid one (idp/oauth/hotpath.py decides).
+
+Flask's request machinery, Authlib's plumbing and the ORM cost five times what these requests
+need (bench/RESULTS.md, "what each change bought"). Everything the full path gives a response is
+given here too: the per-IP token limit, the request id, the security and no-store headers, the
+metrics, the audit rows. Any request this layer does not fully recognise (a query string, another
+content type, a repeated or unknown parameter, credentials it cannot read, a database error…) is
+passed on untouched, its body put back, to the full endpoint, which answers it as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl
+
+from limits import parse_many
+
+from .. import lean
+from ..metrics import LATENCY, REQUESTS
+from ..oauth import hotpath
+from ..security.headers import CSP
+
+log = logging.getLogger(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+MAX_BODY = 64 * 1024  # MAX_CONTENT_LENGTH of the app
+COUNTED = "idp.hotpath.rate_limit_counted"  # environ key: the token limit already counted this request
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_STATUS = {200: "200 OK"}
+
+
+class HotPath:
+    def __init__(self, wsgi_app, database: lean.LeanDatabase, settings, limiter) -> None:
+        self.wsgi_app = wsgi_app
+        self.database = database
+        self.settings = settings
+        self.limiter = limiter if settings.ratelimit_enabled else None
+        self.token_limits = sorted(parse_many(settings.ratelimit_token))
+        self.key_prefix = settings.ratelimit_prefix
+        self.routes: dict[tuple[str, str], Callable] = {
+            ("POST", "/token"): self.token,
+            ("POST", "/introspect"): self.introspect,
+            ("GET", "/userinfo"): self.userinfo,
+        }
+        self.security = [
+            ("Content-Security-Policy", CSP),
+            ("X-Frame-Options", "DENY"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Cache-Control", "no-store"),
+            ("Pragma", "no-cache"),
+        ]
+        if settings.https:
+            self.security.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+        self._metrics: dict[tuple[str, str, int], tuple] = {}
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        handler = self.routes.get((method, path))
+        if handler is None or environ.get("QUERY_STRING"):
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _SANE_REQUEST_ID.match(given) else secrets.token_hex(16)
+        try:
+            answer = handler(environ, request_id)
+        except Exception as exc:  # the full endpoint answers (or reports) it; nothing was kept
+            log.warning("hot path passed %s %s on after %s", method, path, exc.__class__.__name__)
+            answer = None
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        body = hotpath.dumps(answer)
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if answer.userinfo:
+            headers.append(("Access-Control-Allow-Origin", "*"))
+        headers += self.security
+        headers.append(("X-Request-ID", request_id))
+        start_response(_STATUS[answer.status], headers)
+        self._observe(path, method, answer.status, time.perf_counter() - started)
+        return [body]
+
+    # --- the endpoints -------------------------------------------------------------------------
+    def token(self, environ: dict, request_id: str) -> hotpath.Answer | None:
+        form = _form(environ)
+        if form is None or form.keys() - {"grant_type", "scope"}:
+            return None
+        if form.get("grant_type") != "client_credentials":
+            return None
+        credentials = _basic(environ)
+        if credentials is None or not self._within_token_limit(environ):
+            return None
+        with self.database.connect() as conn, lean.serving(self._request(conn, environ, request_id)):
+            return hotpath.client_credentials(conn, self.settings, *credentials, form.get("scope"))
+
+    def introspect(self, environ: dict, request_id: str) -> hotpath.Answer | None:
+        form = _form(environ)
+        if form is None or "token" not in form or form.keys() - {"token", "token_type_hint"}:
+            return None
+        credentials = _basic(environ)
+        if credentials is None or not self._within_token_limit(environ):
+            return None
+        with self.database.connect() as conn:
+            return hotpath.introspection(
+                conn, self.settings, *credentials, form["token"], form.get("token_type_hint")
+            )
+
+    def userinfo(self, environ: dict, request_id: str) -> hotpath.Answer | None:
+        scheme, _, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value:
+            return None
+        with self.database.connect() as conn, lean.serving(self._request(conn, environ, request_id)):
+            return hotpath.userinfo(conn, value)
+
+    # --- what every answer carries ---------------------------------------------------------------
+    def _request(self, conn: lean.LeanConnection, environ: dict, request_id: str) -> lean.LeanRequest:
+        agent = environ.get("HTTP_USER_AGENT", "")[:300] or None
+        actor = "citizen" if environ.get("PATH_INFO") == "/userinfo" else "portal"
+        return lean.LeanRequest(conn, environ.get("REMOTE_ADDR"), agent, request_id, actor)
+
+    def _within_token_limit(self, environ: dict) -> bool:
+        """The token endpoints' shared per-IP limit, counted in the limiter's own storage under the
+        key Flask-Limiter uses. A request refused here goes on to Flask uncounted, where the limit
+        refuses it with the usual 429; one counted here and then passed on is marked, and Flask's
+        limit exempts it (ratelimit.py), so no request is counted twice."""
+        if self.limiter is None:
+            return True
+        ip = environ.get("REMOTE_ADDR")
+        if not ip:
+            return False
+        args = [self.key_prefix, ip, "token"] if self.key_prefix else [ip, "token"]
+        strategy = self.limiter.limiter
+        if not all(strategy.test(item, *args) for item in self.token_limits):
+            return False
+        for item in self.token_limits:
+            if not strategy.hit(item, *args):
+                return False
+        environ[COUNTED] = True
+        return True
+
+    def _observe(self, path: str, method: str, status: int, seconds: float) -> None:
+        # The same series as metrics.observe (endpoint = the route's rule), children cached.
+        children = self._metrics.get((path, method, status))
+        if children is None:
+            children = (REQUESTS.labels(path, method, str(status)), LATENCY.labels(path))
+            self._metrics[(path, method, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+def _form(environ: dict) -> dict[str, str] | None:
+    """The form body if it is one the full path would read the same way: form-encoded, under the
+    size limit, valid UTF-8 (params.check_encoding), at most 100 fields, no name twice. The body is
+    put back for the full path in every case."""
+    if environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != FORM:
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if not 0 < length <= MAX_BODY:
+        return None
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    if len(raw) != length:
+        return None
+    try:
+        pairs = parse_qsl(
+            raw.decode("ascii", "strict"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=100,
+        )
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    form = dict(pairs)
+    return form if len(form) == len(pairs) else None
+
+
+def _basic(environ: dict) -> tuple[str, str] | None:
+    """(client_id, secret) from RFC 7617 Basic credentials that need no decoding beyond base64
+    (Authlib also percent-decodes them: anything with a % is left to it)."""
+    scheme, _, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon or not client_id or not secret or "%" in decoded or _CONTROL.search(decoded):
+        return None
+    return client_id, secret
