@@ -18,8 +18,9 @@ from flask import Blueprint, Response, redirect, render_template, request, sessi
 
 from ..clock import now
 from ..extensions import db
-from ..identity import assurance, lockout, passkeys, recovery_codes, sessions, totp
-from ..models import BrowserSession
+from ..identity import assurance, factor_notices, lockout, passkeys, recovery_codes, sessions, totp
+from ..models import BrowserSession, Citizen
+from ..notify import notifiers, send_later
 from ..security import audit
 from ..services import services
 from . import cookies, second_factor
@@ -58,6 +59,19 @@ def _strong_enough(current: BrowserSession) -> bool:
 
 def _step_up() -> Response:
     return redirect(url_for("second_factor.page"), code=303)
+
+
+def _tell_owner(citizen: Citizen, change: str) -> None:
+    """After the commit, in the background (the answer does not wait for a gateway): the owner
+    hears of the change on every verified contact, in case it was not them."""
+    contacts = (
+        ("sms", citizen.phone, citizen.phone_verified),
+        ("email", citizen.email, citizen.email_verified),
+    )
+    for channel, destination, verified in contacts:
+        if destination and verified:
+            message = factor_notices.factor_changed(channel, destination, change)
+            send_later(notifiers().for_channel(channel), message)
 
 
 def _overview(current: BrowserSession, message: str | None = None, error: str | None = None, status=200):
@@ -145,6 +159,7 @@ def totp_confirm() -> Response:
     codes = recovery_codes.generate(current.citizen_pk)
     audit.record("totp_enrolled", citizen_pk=current.citizen_pk, recovery_codes=len(codes))
     db.session.commit()
+    _tell_owner(current.citizen, "totp_enrolled")
     return Response(render_template("recovery_codes.html", codes=codes, first=True))
 
 
@@ -179,6 +194,7 @@ def totp_remove() -> Response:
     recovery_codes.discard(pk)  # they stand in for the app, and go with it
     audit.record("totp_removed", citizen_pk=pk)
     db.session.commit()
+    _tell_owner(current.citizen, "totp_removed")
     return redirect(url_for(".overview", done="removed"), code=303)
 
 
@@ -195,6 +211,7 @@ def recovery_regenerate() -> Response:
     codes = recovery_codes.generate(current.citizen_pk)
     audit.record("recovery_codes_regenerated", citizen_pk=current.citizen_pk, recovery_codes=len(codes))
     db.session.commit()
+    _tell_owner(current.citizen, "recovery_codes_regenerated")
     return Response(render_template("recovery_codes.html", codes=codes, first=False))
 
 
@@ -245,6 +262,7 @@ def passkey_add() -> Response:
         return _overview(current, error=t("passkey_failed"), status=400)
     audit.record("passkey_added", citizen_pk=current.citizen_pk, passkey_id=row.id, aaguid=row.aaguid)
     db.session.commit()
+    _tell_owner(current.citizen, "passkey_added")
     return redirect(url_for(".overview", done="passkey_added"), code=303)
 
 
@@ -259,4 +277,6 @@ def passkey_remove(passkey_id: int) -> Response:
     if row is not None:
         audit.record("passkey_removed", citizen_pk=current.citizen_pk, passkey_id=passkey_id)
     db.session.commit()
+    if row is not None:
+        _tell_owner(current.citizen, "passkey_removed")
     return redirect(url_for(".overview", done="removed"), code=303)

@@ -168,3 +168,24 @@ def test_guessing_the_password_on_the_remove_form_is_slowed(client, app, make_ci
     assert remove(citizen["password"]) == 429  # even the right password waits
     with app.app_context():
         assert totp.is_enrolled(citizen["pk"])
+
+
+def test_the_owner_hears_of_a_factor_change_on_verified_contacts_only(
+    client, app, make_citizen, make_portal, outbox
+):
+    from idp.models import Citizen
+
+    citizen = make_citizen()
+    with app.app_context():  # the phone was verified at registration; the email never was
+        db.session.get(Citizen, citizen["pk"]).phone_verified = True
+        db.session.commit()
+    browser = logged_in(client, citizen, make_portal())
+    browser.post("/account/security/totp/start", {"csrf_token": csrf(browser)})
+    setup = browser.get("/account/security/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', setup).group(1).replace(" ", "")
+
+    browser.post("/account/security/totp", {**hidden_fields(setup), "code": pyotp.TOTP(secret).now()})
+
+    sms = outbox.wait_for(citizen["phone"])
+    assert len(sms) == 1 and "da them ung dung xac thuc" in sms[0] and secret not in sms[0]
+    assert outbox.messages(citizen["email"]) == []
