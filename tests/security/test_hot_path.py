@@ -1,0 +1,175 @@
+"""The hot path (idp/web/hotpath.py) answers the ordinary client_credentials, introspection and
+userinfo requests before Flask. It must answer exactly as the full endpoints do, keep their audit
+rows and rate limit, act at once on a new secret or a deleted portal on every instance, and pass
+everything unusual on to the full endpoint."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from idp.extensions import db
+from idp.models import AuditEvent, Client, Token
+from idp.oauth import clients
+from tests.http.test_introspection_revocation import introspect
+from tests.http.test_tokens import basic, bearer, client_credentials, error_of, service_portal, sign_in
+
+
+def count_full_endpoint_calls(app) -> dict[str, int]:
+    """Count the calls that reach the full Flask views (the hot path never calls them)."""
+    calls = {"oidc.token": 0, "oidc.introspect": 0, "oidc.userinfo": 0}
+    for endpoint in calls:
+        view = app.view_functions[endpoint]
+
+        @functools.wraps(view)  # the same name: the view stays exempt from CSRF like the original
+        def counted(*args, _view=view, _endpoint=endpoint, **kwargs):
+            calls[_endpoint] += 1
+            return _view(*args, **kwargs)
+
+        app.view_functions[endpoint] = counted
+    return calls
+
+
+def test_ordinary_requests_are_answered_without_the_full_endpoints(make_app, make_citizen, make_portal):
+    app = make_app()
+    calls = count_full_endpoint_calls(app)
+    web = app.test_client()
+    service = service_portal(make_portal)
+    portal = make_portal()
+    tokens = sign_in(web, make_citizen(), portal)
+    calls["oidc.token"] = 0  # the code exchange of the sign-in went to the full endpoint
+
+    issued = client_credentials(web, service)
+    looked_up = introspect(web, portal, tokens["access_token"])
+    claims = web.get("/userinfo", headers=bearer(tokens["access_token"]))
+
+    assert issued.status_code == looked_up.status_code == claims.status_code == 200
+    assert looked_up.get_json()["active"] is True and claims.get_json()["sub"]
+    assert calls == {"oidc.token": 0, "oidc.introspect": 0, "oidc.userinfo": 0}
+
+
+def test_anything_unusual_is_passed_on_and_answered_by_the_full_endpoint(make_app, make_portal):
+    app = make_app()
+    calls = count_full_endpoint_calls(app)
+    web = app.test_client()
+    service = service_portal(make_portal)
+
+    wrong_secret = web.post("/token", headers=basic(service, secret="tnid_cs_wrong"),
+                            data={"grant_type": "client_credentials", "scope": "api:read"})
+    refused_scope = client_credentials(web, service, scope="openid")
+    unknown_token = web.get("/userinfo", headers=bearer("tnid_at_unknown"))
+
+    assert wrong_secret.status_code == 401 and error_of(wrong_secret) == "invalid_client"
+    assert refused_scope.status_code == 400 and error_of(refused_scope) == "invalid_scope"
+    assert unknown_token.status_code == 401 and "invalid_token" in unknown_token.headers["WWW-Authenticate"]
+    assert calls == {"oidc.token": 2, "oidc.introspect": 0, "oidc.userinfo": 1}
+
+
+def test_the_hot_and_the_full_endpoint_give_the_same_answer(client, make_citizen, make_portal):
+    portal = make_portal()
+    tokens = sign_in(client, make_citizen(), portal)
+    service = service_portal(make_portal)
+
+    # A query string is one of the things the hot path leaves to the full endpoint.
+    pairs = [
+        (introspect(client, portal, tokens["access_token"]),
+         client.post("/introspect?full=1", headers=basic(portal), data={"token": tokens["access_token"]})),
+        (client.get("/userinfo", headers=bearer(tokens["access_token"])),
+         client.get("/userinfo?full=1", headers=bearer(tokens["access_token"]))),
+        (client_credentials(client, service),
+         client.post("/token?full=1", headers=basic(service),
+                     data={"grant_type": "client_credentials", "scope": "api:read"})),
+    ]
+
+    for hot, full in pairs:
+        assert hot.status_code == full.status_code == 200
+        assert dict(hot.headers.items()).keys() == dict(full.headers.items()).keys()
+        for name in ("Content-Type", "Cache-Control", "Pragma", "Content-Security-Policy", "X-Frame-Options"):
+            assert hot.headers.get(name) == full.headers.get(name), name
+        hot_body, full_body = hot.get_json(), full.get_json()
+        hot_body.pop("access_token", None), full_body.pop("access_token", None)
+        assert hot_body == full_body
+        assert list(hot_body) == list(full_body)  # the same order too
+
+
+def test_a_hot_token_leaves_the_same_audit_row_with_address_agent_and_request_id(app, client, make_portal):
+    service = service_portal(make_portal)
+
+    response = client.post(
+        "/token",
+        headers={**basic(service), "X-Request-ID": "portal-req-42", "User-Agent": "cong-dich-vu/1.0"},
+        data={"grant_type": "client_credentials", "scope": "api:read"},
+        environ_overrides={"REMOTE_ADDR": "10.20.30.40"},
+    )
+
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == "portal-req-42"
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.event_type == "tokens_issued")).one()
+        assert (event.client_id, event.actor, event.outcome) == (service["client_id"], "portal", "success")
+        assert (event.ip_address, event.user_agent, event.request_id) == (
+            "10.20.30.40", "cong-dich-vu/1.0", "portal-req-42")
+        assert event.details["grant_type"] == "client_credentials" and event.details["scope"] == "api:read"
+        assert "access_token" not in str(event.details)
+
+
+def test_a_new_secret_and_a_deleted_portal_act_at_once_on_another_instance(make_app, make_portal):
+    admin, other = make_app(), make_app()
+    service = service_portal(make_portal)
+    web = other.test_client()
+    assert client_credentials(web, service).status_code == 200
+
+    with admin.app_context():
+        new_secret = clients.new_secret(clients.find(service["client_id"]))
+        db.session.commit()
+    old_refused = client_credentials(web, service)
+    new_accepted = client_credentials(web, {**service, "client_secret": new_secret})
+    with admin.app_context():
+        clients.delete(clients.find(service["client_id"]))
+        db.session.commit()
+    after_deletion = client_credentials(web, {**service, "client_secret": new_secret})
+
+    assert old_refused.status_code == 401 and error_of(old_refused) == "invalid_client"
+    assert new_accepted.status_code == 200
+    assert after_deletion.status_code == 401 and error_of(after_deletion) == "invalid_client"
+
+
+def test_a_request_passed_on_is_counted_once_by_the_token_limit(make_app, make_portal):
+    web = make_app(ratelimit_token="3/minute").test_client()
+    service = service_portal(make_portal)
+
+    # Counted by the hot path, then passed on to the full endpoint for its 401: counted once.
+    answers = [web.post("/token", headers=basic(service, secret="tnid_cs_wrong"),
+                        data={"grant_type": "client_credentials"}).status_code for _ in range(3)]
+    blocked = client_credentials(web, service)
+
+    assert answers == [401, 401, 401]
+    assert blocked.status_code == 429 and error_of(blocked) == "temporarily_unavailable"
+    assert "Retry-After" in blocked.headers
+
+
+def test_concurrent_token_requests_are_each_committed_with_their_audit_row(app, make_portal):
+    service = service_portal(make_portal)
+    local = threading.local()
+
+    def one(_):
+        if not hasattr(local, "web"):
+            local.web = app.test_client()
+        return client_credentials(local.web, service)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(one, range(80)))
+
+    assert [r.status_code for r in responses] == [200] * 80
+    issued = {r.get_json()["access_token"] for r in responses}
+    assert len(issued) == 80
+    with app.app_context():
+        kept = db.session.scalar(select(func.count()).select_from(Token).where(
+            Token.client_id == service["client_id"]))
+        audited = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.event_type == "tokens_issued", AuditEvent.client_id == service["client_id"]))
+        assert db.session.scalar(select(Client.client_id).where(Client.client_id == service["client_id"]))
+    assert kept == audited == 80
