@@ -11,9 +11,11 @@ from ..services import services
 from . import cookies
 
 
-def finish_login(citizen: Citizen, interaction: Interaction | None, amr: list[str], acr: str) -> Response:
+def finish_login(
+    citizen: Citizen, interaction: Interaction | None, amr: list[str], acr: str, target: str | None = None
+) -> Response:
     """Start the session (a new id: the old one ends), commit, and go back to the pending
-    authorization request, or to the account page."""
+    authorization request, or to ``target`` (a URL of ours), or to the home page."""
     cookie_value, row = sessions.start(
         citizen,
         services().settings.session_ttl,
@@ -27,11 +29,9 @@ def finish_login(citizen: Citizen, interaction: Interaction | None, amr: list[st
         interaction.login_done_at = row.auth_time
     db.session.commit()
     session.clear()  # a new CSRF token for the logged-in browser
-    target = (
-        url_for("oidc.resume", interaction=interaction.id)
-        if interaction is not None
-        else url_for("auth.home")
-    )
+    if interaction is not None:
+        target = url_for("oidc.resume", interaction=interaction.id)
+    target = target or url_for("auth.home")
     response = redirect(target, code=303)
     cookies.set_session_cookie(response, cookie_value)
     return response

@@ -36,6 +36,8 @@ PENDING_TTL = 600  # seconds between the password and the second step
 CHALLENGE_TTL = 300
 MAX_CODE = 64
 METHODS = ("totp", "recovery", "passkey")
+# Where a step-up that is not for a portal returns: a fixed name, never a URL (no open redirect).
+RETURN_TO = {"security": "security_settings.overview"}
 
 
 @dataclass
@@ -113,6 +115,7 @@ def _page(step: Step, error: str | None = None, status: int = 200) -> Response:
             has_totp=has_totp,
             has_passkey=bool(passkeys.list_for(pk)),
             recovery_left=recovery_codes.remaining(pk) if has_totp else 0,
+            then=request.values.get("then") if request.values.get("then") in RETURN_TO else None,
             error=error,
         ),
         status=status,
@@ -222,7 +225,8 @@ def submit() -> Response:
         **details,
     )
     audit.record("login_succeeded", citizen_pk=step.citizen.id, client_id=step.client_id, amr=amr, acr=acr)
-    return finish_login(step.citizen, step.interaction, amr, acr)
+    then = RETURN_TO.get(request.form.get("then", ""))
+    return finish_login(step.citizen, step.interaction, amr, acr, url_for(then) if then else None)
 
 
 def _refused(step: Step, refusal) -> Response:

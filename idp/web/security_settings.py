@@ -58,7 +58,7 @@ def _strong_enough(current: BrowserSession) -> bool:
 
 
 def _step_up() -> Response:
-    return redirect(url_for("second_factor.page"), code=303)
+    return redirect(url_for("second_factor.page", then="security"), code=303)
 
 
 def _tell_owner(citizen: Citizen, change: str) -> None:

@@ -182,9 +182,10 @@ def test_direct_login_with_a_factor_lands_on_the_home_page_at_level_2(client, ap
     page = browser.post("/login", data)
     assert page.status == 303 and "/login/second-factor" in page.location
     page = browser.get(page.location)
-    data = {**hidden_fields(page.text), "method": "totp", "code": code_now(app_factor["secret"])}
+    data = {**hidden_fields(page.text), "method": "totp", "code": code_now(app_factor["secret"]),
+            "then": "https://evil.example/"}  # only names of our own pages are followed
     page = browser.post("/login/second-factor", data)
-    assert page.status == 303 and page.location.endswith("/")
+    assert page.status == 303 and page.location == "/"
     with app.app_context():
         row = db.session.scalar(select(BrowserSession).where(BrowserSession.citizen_pk == citizen["pk"]))
         assert row.acr == LOA2 and row.amr == ["pwd", "otp", "mfa"]

@@ -75,12 +75,13 @@ def test_after_the_app_is_set_up_a_password_only_session_must_step_up_to_change_
     factor = enrol_totp(app, citizen, with_recovery_codes=True)
 
     page = browser.post("/account/security/recovery-codes", {"csrf_token": csrf(browser)})
-    assert page.status == 303 and page.location.endswith("/login/second-factor")
+    assert page.status == 303 and page.location.endswith("/login/second-factor?then=security")
 
     page = browser.get(page.location)
     assert 'name="code"' in page.text
     data = {**hidden_fields(page.text), "method": "totp", "code": code_now(factor["secret"])}
-    assert browser.post("/login/second-factor", data).status == 303
+    back = browser.post("/login/second-factor", data)
+    assert back.status == 303 and back.location.endswith("/account/security")  # back where they were
 
     page = browser.post("/account/security/recovery-codes", {"csrf_token": csrf(browser)})
     assert page.status == 200 and len(CODE.findall(page.text)) == 10
