@@ -20,3 +20,22 @@ def test_portal_asks_for_english_and_the_citizen_switches_back(page, portal, mak
     page.locator("button[name=decision][value=allow]").click()
     page.wait_for_url(portal.redirect_uri + "?*")
     assert page.locator("#signed-in").inner_text() == citizen["subject"]
+
+
+def test_the_main_pages_in_english_fit_a_phone(page, live_server, make_citizen, looks):
+    """English words are longer than Vietnamese ones: the same checks, the English pages."""
+    citizen = make_citizen()
+    page.goto(live_server.url + "/login?lang=en")  # the choice is remembered for the visit
+    for path in ("/register", "/password/forgot", "/activate"):
+        page.goto(live_server.url + path)
+        assert page.locator("html").get_attribute("lang") == "en", path
+        looks.check(page, "en-" + path.rsplit("/", 1)[-1])
+
+    page.goto(live_server.url + "/login")
+    page.locator("#identifier").fill(citizen["citizen_id"])
+    page.locator("#password").fill(citizen["password"])
+    page.locator("form button[type=submit]").click()
+    for name in ("account", "account/security", "account/sessions", "account/portals", "account/history"):
+        page.goto(f"{live_server.url}/{name}")
+        assert page.locator("html").get_attribute("lang") == "en", name
+        looks.check(page, "en-" + name.replace("/", "-"))
