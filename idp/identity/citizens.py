@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from ..extensions import db
 from ..models import Citizen
 from ..models.citizen import GENDERS
-from . import cccd
+from . import cccd, password_policy
 from .contact import InvalidContact, normalise_email, normalise_phone
 from .passwords import Passwords
 
@@ -64,10 +64,13 @@ def create(new: NewCitizen, passwords: Passwords) -> Citizen:
     if not 2 <= len(full_name) <= 200:
         raise InvalidCitizen("full_name", "expected 2 to 200 characters")
     pending = new.status == "pending"
-    if not pending and not MIN_PASSWORD_LENGTH <= len(new.password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidCitizen(
-            "password", f"expected {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
-        )
+    if not pending:
+        # The policy of idp/identity/password_policy.py, for every account made with a password
+        # (registration, `idp users create`, the demo).
+        try:
+            password_policy.check(new.password, [number, new.phone, new.email, full_name])
+        except password_policy.WeakPassword as exc:
+            raise InvalidCitizen("password", str(exc)) from None
     try:
         phone = normalise_phone(new.phone) if new.phone else None
     except InvalidContact as exc:
