@@ -185,6 +185,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "verify_button": {"vi": "Xác minh", "en": "Confirm"},
     "resend_button": {"vi": "Gửi lại mã", "en": "Send a new code"},
+    "send_code_button": {"vi": "Gửi mã cho tôi", "en": "Send me a code"},
+    "verify_send_first": {
+        "vi": "Bấm \"Gửi mã cho tôi\", chúng tôi sẽ gửi một mã gồm 6 chữ số đến",
+        "en": "Press \"Send me a code\" and we will send a 6-digit code to",
+    },
     "verify_later": {"vi": "Để sau", "en": "Later"},
     "code_sent": {
         "vi": "Đã gửi mã. Vui lòng xem tin nhắn hoặc hộp thư.",

@@ -290,12 +290,18 @@ def _contact_page(current, channel: str, interaction, client, error=None, notice
             verify_action=url_for("signup.contact_submit", channel=channel),
             resend_action=url_for("signup.contact_send", channel=channel),
             continue_url=return_target(interaction),
+            sent=_has_live_code(citizen.id, CHANNELS[channel][1]),
             error=error,
             notice=notice,
             title=t(f"verify_{channel}_title"),
         ),
         status=status,
     )
+
+
+def _has_live_code(citizen_pk: int, purpose: str) -> bool:
+    row = verification.live(citizen_pk, purpose)
+    return row is not None and row.expires_at > now()
 
 
 def _logged_in_contact(channel: str):
