@@ -13,7 +13,8 @@
 set -eu
 
 for name in IDP_SECRET_KEY IDP_KEYS_PASSPHRASE IDP_METRICS_TOKEN IDP_DATABASE_URL \
-            IDP_RATELIMIT_STORAGE PGPASSWORD DEMO_SECRET_KEY DEMO_CLIENT_SECRET; do
+            IDP_RATELIMIT_STORAGE PGPASSWORD DEMO_SECRET_KEY DEMO_CLIENT_SECRET \
+            IDP_SMTP_PASSWORD IDP_SMS_WEBHOOK_TOKEN; do
     eval "file=\${${name}_FILE:-}"
     [ -n "$file" ] || continue
     eval "current=\${${name}:-}"
