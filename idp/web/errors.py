@@ -26,13 +26,24 @@ def wants_json() -> bool:
     return request.path.startswith(API_PATHS)
 
 
-def protocol_error_page(error: ProtocolError, status: int = 400) -> Response:
+def protocol_error_page(error: ProtocolError, status: int = 400, message: str | None = None) -> Response:
+    """``message``: what the citizen reads, in the page's language. Without one, a plain sentence
+    for the error's kind, and the description (English, written for the portal's developers)
+    shown beneath it as a detail."""
     if wants_json():
         response = jsonify({"error": error.error, "error_description": error.description})
         response.status_code = status
         return response
-    description = t("expired") if error.description == "expired" else error.description
-    return Response(render_template("error.html", error=error.error, description=description), status=status)
+    detail = None
+    if error.description == "expired":
+        message = t("expired")
+    elif message is None and error.error == "server_error":
+        message = t("error_unexpected")
+    elif message is None:
+        message, detail = t("error_portal_request"), error.description
+    return Response(
+        render_template("error.html", error=error.error, message=message, detail=detail), status=status
+    )
 
 
 def _retry_after() -> int:
@@ -52,7 +63,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def on_csrf(error: CSRFError) -> Response:
-        return protocol_error_page(ProtocolError("invalid_request", t("expired"), redirect=False))
+        return protocol_error_page(ProtocolError("invalid_request", t("expired"), redirect=False),
+                                   message=t("expired"))
 
     @app.errorhandler(HTTPException)
     def on_http(error: HTTPException) -> Response:
@@ -63,11 +75,14 @@ def init_app(app: Flask) -> None:
             429: "temporarily_unavailable",
         }.get(error.code, "invalid_request")
         description = t("not_found") if error.code == 404 else (error.description or code)
+        message = t("not_found") if error.code == 404 else None
         seconds = 0
         if error.code == 429:
             seconds = _retry_after()
-            description = t("too_many_requests").format(n=seconds)
-        response = protocol_error_page(ProtocolError(code, description, redirect=False), error.code or 400)
+            description = message = t("too_many_requests").format(n=seconds)
+        response = protocol_error_page(
+            ProtocolError(code, description, redirect=False), error.code or 400, message=message
+        )
         if seconds:
             response.headers["Retry-After"] = str(seconds)
         for name, value in error.get_headers():
@@ -85,7 +100,8 @@ def init_app(app: Flask) -> None:
             "database unavailable at %s %s (%s)", request.method, request.path, error.__class__.__name__
         )
         response = protocol_error_page(
-            ProtocolError("temporarily_unavailable", t("unavailable"), redirect=False), 503
+            ProtocolError("temporarily_unavailable", t("unavailable"), redirect=False), 503,
+            message=t("unavailable"),
         )
         response.headers["Retry-After"] = "5"
         return response

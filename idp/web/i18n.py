@@ -470,6 +470,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Please go back to the portal and try again.",
     },
     "error_code": {"vi": "Mã lỗi", "en": "Error code"},
+    "error_portal_request": {
+        "vi": "Cổng dịch vụ đã gửi một yêu cầu đăng nhập không hợp lệ. Thông tin của bạn không bị ảnh hưởng.",
+        "en": "The portal sent a login request that is not valid. Your information is not affected.",
+    },
+    "error_unexpected": {
+        "vi": "Đã có lỗi ngoài ý muốn. Vui lòng thử lại sau ít phút.",
+        "en": "Something unexpected went wrong. Please try again in a few minutes.",
+    },
+    "error_detail": {"vi": "Chi tiết cho cổng dịch vụ (tiếng Anh):", "en": "Details for the portal:"},
     "expired": {
         "vi": "Phiên đăng nhập đã hết hạn. Vui lòng bắt đầu lại từ cổng dịch vụ.",
         "en": "This login has expired. Please start again from the portal.",

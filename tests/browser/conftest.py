@@ -68,13 +68,17 @@ def page(chromium) -> Iterator:
     tab = context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    # A page answered with 400 or 401 on purpose is not a problem; a missing stylesheet or script is.
     tab.on("console", lambda msg: problems.append(f"console: {msg.text} ({msg.location.get('url')})")
-           if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico") else None)
+           if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    tab.on("response", lambda r: problems.append(f"{r.status} for {r.request.resource_type} {r.url}")
+           if r.status >= 400 and r.request.resource_type != "document"
+           and not r.url.endswith("/favicon.ico") else None)
     try:
         yield tab
     finally:
         context.close()
-    # A CSP violation or a broken script is a console error: the page is not what we shipped.
+    # A CSP violation, a broken script or a missing file: the page is not what we shipped.
     assert not problems, problems
 
 
