@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ..clock import now
 from ..extensions import db
@@ -27,6 +27,10 @@ PURPOSE = "reset_password"
 
 class WrongPassword(ValueError):
     """The current password typed on the change page is not the citizen's."""
+
+
+class CodeAlreadyUsed(ValueError):
+    """Another request used the same reset code a moment earlier."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,11 @@ def set_password(citizen: Citizen, new_password: str, passwords: Passwords) -> N
 
 def complete_reset(citizen: Citizen, code_row, new_password: str, passwords: Passwords) -> int:
     """After the code matched: the new password, then every session and token ends. Returns the
-    number of tokens revoked. Raises WeakPassword before anything changes (the code stays valid)."""
+    number of tokens revoked. Raises WeakPassword before anything changes (the code stays valid),
+    or CodeAlreadyUsed."""
     set_password(citizen, new_password, passwords)
     if not verification.consume(code_row):
-        raise verification.TooSoon(1)  # the same code was used a moment ago by another request
+        raise CodeAlreadyUsed()
     verification.void(citizen.id, PURPOSE)
     sessions.end_all_for(citizen.id)
     return tokens.revoke_all_for_citizen(citizen.id)
@@ -86,14 +91,22 @@ def change_password(
     if current_password == new_password:
         raise password_policy.WeakPassword("same", "the new password must differ from the current one")
     set_password(citizen, new_password, passwords)
-    ended = db.session.execute(
-        update(BrowserSession)
-        .where(
-            BrowserSession.citizen_pk == citizen.id,
-            BrowserSession.ended_at.is_(None),
-            BrowserSession.sid != keep_sid,
+    others = list(
+        db.session.scalars(
+            select(BrowserSession.sid).where(
+                BrowserSession.citizen_pk == citizen.id,
+                BrowserSession.ended_at.is_(None),
+                BrowserSession.sid != keep_sid,
+            )
         )
-        .values(ended_at=now())
-        .execution_options(synchronize_session=False)
     )
-    return ended.rowcount
+    if others:
+        db.session.execute(
+            update(BrowserSession)
+            .where(BrowserSession.sid.in_(others))
+            .values(ended_at=now())
+            .execution_options(synchronize_session=False)
+        )
+    for sid in others:  # as signing a device out does: its access tokens end with it
+        tokens.revoke_session_access_tokens(sid)
+    return len(others)

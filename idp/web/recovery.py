@@ -143,7 +143,7 @@ def reset_submit() -> Response:
     except password_policy.WeakPassword as exc:
         db.session.commit()  # the try counted; the code stays usable with a better password
         return _reset_form(interaction, client, t(f"pw_{exc.reason}"), 400)
-    except verification.TooSoon:  # the same code, used a moment ago by another request
+    except recovery.CodeAlreadyUsed:  # the same code, used a moment ago by another request
         db.session.rollback()
         return _reset_form(interaction, client, t("code_none"), 400)
     audit.record("password_reset", citizen_pk=citizen.id, sessions_ended="all", tokens_revoked=revoked)

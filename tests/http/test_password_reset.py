@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from idp import clock
 from idp.extensions import db
 from idp.models import AuditEvent, BrowserSession, Citizen, VerificationCode
-from tests.http.test_tokens import post_as, sign_in
+from tests.http.test_tokens import post_as, sign_in, userinfo_status
 from tests.support import hidden_fields
 
 NEW_PASSWORD = "doi gio mua dong tren doi che"
@@ -212,9 +212,9 @@ def test_changing_the_password_needs_the_current_one(app, client, verified):
     assert event.details == {"reason": "wrong_password"}
 
 
-def test_a_change_keeps_this_browser_and_signs_out_the_others(app, client, verified, outbox):
+def test_a_change_keeps_this_browser_and_signs_out_the_others(app, client, verified, make_portal, outbox):
     other = app.test_client()
-    log_in(other, verified["citizen_id"], verified["password"])
+    other_tokens = sign_in(other, verified, make_portal())  # the other browser, and a portal through it
     log_in(client, verified["citizen_id"], verified["password"])
 
     done = change(client, verified["password"])
@@ -223,6 +223,7 @@ def test_a_change_keeps_this_browser_and_signs_out_the_others(app, client, verif
     assert live_sessions(app, verified) == 1
     assert client.get("/account/password").status_code == 200
     assert other.get("/account/password").headers["Location"].startswith("/login")
+    assert userinfo_status(app.test_client(), other_tokens["access_token"]) == 401
     assert log_in(app.test_client(), verified["citizen_id"], NEW_PASSWORD).status_code == 303
     assert "vua duoc doi" in outbox.wait_for(verified["phone"])[-1]
     [event] = events(app, "password_changed")
