@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ class LeanDatabase:
         self._leader = threading.Lock()
 
     def compiled(self, stmt: ClauseElement, values: dict | None = None) -> _Compiled:
-        keys = None if values is None or getattr(stmt, "is_select", False) else tuple(values)
+        keys = tuple(values) if values is not None and getattr(stmt, "is_insert", False) else None
         found = self._compiled.get((id(stmt), keys))
         if found is None:
             with self._compile_lock:
@@ -102,7 +103,7 @@ class LeanDatabase:
         finally:
             raw.close()  # back to the pool
 
-    def commit(self, conn: LeanConnection, writes: list[tuple[ClauseElement, dict | list[dict]]]) -> None:
+    def commit(self, conn: LeanConnection, writes: list[tuple]) -> None:
         """Write and commit one request's INSERTs; return once they are committed.
 
         SQLite has one writer at a time, and a commit waits for the disk (60 µs typically, a few
@@ -113,8 +114,7 @@ class LeanDatabase:
         also keeps the waiting writers out of SQLite's busy handler, which sleeps a millisecond
         or more. PostgreSQL takes concurrent writers itself: each request commits on its own."""
         if not self.is_sqlite:
-            for stmt, values in writes:
-                conn.execute(stmt, values)
+            _write(conn, writes)
             conn.raw.commit()
             return
         batch = _Batch(writes)
@@ -122,13 +122,14 @@ class LeanDatabase:
             self._queue.append(batch)
         with self._leader:
             if not batch.done:
+                # Let the threads that are about to write join this commit (a few µs when alone).
+                time.sleep(0)
                 with self._queue_lock:
                     taken, self._queue = self._queue, []
                 error = None
                 try:
                     for each in taken:
-                        for stmt, values in each.writes:
-                            conn.execute(stmt, values)
+                        _write(conn, each.writes)
                     conn.raw.commit()
                 except Exception as exc:
                     conn.raw.rollback()
@@ -137,6 +138,18 @@ class LeanDatabase:
                     each.error, each.done = error, True
         if batch.error is not None:
             raise batch.error
+
+
+class Conflict(Exception):
+    """A conditional UPDATE changed another number of rows than it must (a refresh token used
+    twice at once): the transaction is abandoned, and the full endpoint answers instead."""
+
+
+def _write(conn: LeanConnection, writes: list[tuple]) -> None:
+    for stmt, values, expected_rows in writes:
+        count = conn.execute(stmt, values)
+        if expected_rows is not None and count != expected_rows:
+            raise Conflict()
 
 
 class _Batch:
@@ -208,12 +221,14 @@ def serving(request: LeanRequest) -> Iterator[LeanRequest]:
         _current.reset(token)
 
 
-def execute(stmt: ClauseElement, values: dict | list[dict]) -> None:
-    """Add a prebuilt INSERT to the current unit of work: the hot path's request, written when it
-    commits (nothing in a request reads these rows back), else the Flask-SQLAlchemy session."""
+def execute(stmt: ClauseElement, values: dict | list[dict], expected_rows: int | None = None) -> None:
+    """Add a prebuilt INSERT or UPDATE to the current unit of work: the hot path's request,
+    written when it commits (nothing in a request reads these rows back), else the
+    Flask-SQLAlchemy session. ``expected_rows`` (hot path only): the UPDATE must change exactly
+    that many rows, or the whole transaction is abandoned (Conflict)."""
     request = _current.get()
     if request is not None:
-        request.writes.append((stmt, values))
+        request.writes.append((stmt, values, expected_rows))
     else:
         db.session.execute(stmt, values)
 

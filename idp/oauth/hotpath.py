@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from .. import lean
 from ..clock import now
@@ -38,6 +38,14 @@ FIND_TOKEN = (
     select(*_TOKEN.columns, *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS))
     .select_from(_TOKEN.outerjoin(_CITIZEN, _CITIZEN.c.id == _TOKEN.c.citizen_pk))
     .where(_TOKEN.c.token_hash == bindparam("token_hash"))
+)
+
+
+# RefreshTokenGrant.revoke_old_credential: of two concurrent uses exactly one changes the row.
+MARK_USED = (
+    update(_TOKEN)
+    .where(_TOKEN.c.id == bindparam("token_id"), _TOKEN.c.used_at.is_(None), _TOKEN.c.revoked_at.is_(None))
+    .values(used_at=bindparam("used_at"))
 )
 
 
@@ -91,6 +99,55 @@ def client_credentials(
     tokens.store(
         token, client, None, tokens.new_grant_id(), tokens.AuthContext(), grant_type="client_credentials"
     )
+    lean.commit()
+    return Answer(200, token)
+
+
+def refresh(
+    conn: lean.LeanConnection, settings: Settings, client_id: str, secret: str, value: str, scope: str | None
+) -> Answer | None:
+    """RefreshTokenGrant with rotation, for a live, unused refresh token of this client: new
+    tokens, the old one marked used in the same transaction, an ID token with the original
+    auth_time/acr/amr/sid. A used or revoked token (reuse detection and its revocations), an
+    expired one, or a scope wider than the original is left to the full endpoint. Needs the app
+    context (signing keys and settings through services())."""
+    client = authenticate(conn, client_id, secret, "token")
+    if client is None or not Client.check_grant_type(client, "refresh_token"):
+        return None
+    if len(value) > 200 or not value.startswith(REFRESH_TOKEN_PREFIX):
+        return None
+    old, citizen = _token_and_citizen(conn, value)
+    conn.end_read()
+    if old is None or old.kind != "refresh" or old.used_at is not None or old.revoked_at is not None:
+        return None
+    if old.expires_at <= now() or citizen is None or not Citizen.is_active.fget(citizen):
+        return None
+    if old.client_id != client.client_id:
+        return None
+    if scope and (not old.scope or not set(old.scope.split()).issuperset(scope.split())):
+        return None  # invalid_scope
+    scope = scope or old.scope
+    allowed = Client.get_allowed_scope(client, scope)
+    token = {"token_type": "Bearer", "access_token": tokens.generate_access_token()}
+    expires_in = tokens.access_token_ttl(client)
+    if expires_in:
+        token["expires_in"] = expires_in
+    if "offline_access" in scope.split():  # RefreshTokenGrant.issue_token
+        token["refresh_token"] = tokens.generate_refresh_token()
+    if allowed:
+        token["scope"] = allowed
+    ctx = tokens.AuthContext(auth_time=old.auth_time, acr=old.acr, amr=old.amr, sid=old.sid)
+    key = tokens.signing_key_for(client)
+    openid = "openid" in token.get("scope", "").split()
+    tokens.store(
+        token, client, citizen, old.grant_id, ctx, signing_kid=key.kid if openid else None,
+        event="tokens_refreshed",
+    )
+    lean.execute(MARK_USED, {"token_id": old.id, "used_at": now()}, expected_rows=1)
+    if openid:  # IdTokenOnResponse
+        token["id_token"] = tokens.id_token(
+            client, citizen, ctx, nonce=None, access_token=token["access_token"], key=key
+        )
     lean.commit()
     return Answer(200, token)
 

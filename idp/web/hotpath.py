@@ -39,8 +39,9 @@ _STATUS = {200: "200 OK"}
 
 
 class HotPath:
-    def __init__(self, wsgi_app, database: lean.LeanDatabase, settings, limiter) -> None:
-        self.wsgi_app = wsgi_app
+    def __init__(self, app, database: lean.LeanDatabase, settings, limiter) -> None:
+        self.app = app  # its app context, for the signing keys of a refresh
+        self.wsgi_app = app.wsgi_app
         self.database = database
         self.settings = settings
         self.limiter = limiter if settings.ratelimit_enabled else None
@@ -91,15 +92,27 @@ class HotPath:
     # --- the endpoints -------------------------------------------------------------------------
     def token(self, environ: dict, request_id: str) -> hotpath.Answer | None:
         form = _form(environ)
-        if form is None or form.keys() - {"grant_type", "scope"}:
+        if form is None:
             return None
-        if form.get("grant_type") != "client_credentials":
+        grant_type = form.get("grant_type")
+        if grant_type == "client_credentials":
+            if form.keys() - {"grant_type", "scope"}:
+                return None
+        elif grant_type == "refresh_token":
+            if "refresh_token" not in form or form.keys() - {"grant_type", "refresh_token", "scope"}:
+                return None
+        else:
             return None
         credentials = _basic(environ)
         if credentials is None or not self._within_token_limit(environ):
             return None
         with self.database.connect() as conn, lean.serving(self._request(conn, environ, request_id)):
-            return hotpath.client_credentials(conn, self.settings, *credentials, form.get("scope"))
+            if grant_type == "client_credentials":
+                return hotpath.client_credentials(conn, self.settings, *credentials, form.get("scope"))
+            with self.app.app_context():
+                return hotpath.refresh(
+                    conn, self.settings, *credentials, form["refresh_token"], form.get("scope")
+                )
 
     def introspect(self, environ: dict, request_id: str) -> hotpath.Answer | None:
         form = _form(environ)

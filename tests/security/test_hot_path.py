@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from idp.extensions import db
 from idp.models import AuditEvent, Client, Token
 from idp.oauth import clients
-from tests.http.test_introspection_revocation import introspect
+from tests.http.test_introspection_revocation import introspect, refresh
 from tests.http.test_tokens import basic, bearer, client_credentials, error_of, service_portal, sign_in
 
 
@@ -39,16 +39,35 @@ def test_ordinary_requests_are_answered_without_the_full_endpoints(make_app, mak
     web = app.test_client()
     service = service_portal(make_portal)
     portal = make_portal()
-    tokens = sign_in(web, make_citizen(), portal)
+    tokens = sign_in(web, make_citizen(), portal, scope="openid profile offline_access")
     calls["oidc.token"] = 0  # the code exchange of the sign-in went to the full endpoint
 
     issued = client_credentials(web, service)
     looked_up = introspect(web, portal, tokens["access_token"])
     claims = web.get("/userinfo", headers=bearer(tokens["access_token"]))
+    refreshed = refresh(web, portal, tokens["refresh_token"])
 
-    assert issued.status_code == looked_up.status_code == claims.status_code == 200
+    assert issued.status_code == looked_up.status_code == claims.status_code == refreshed.status_code == 200
     assert looked_up.get_json()["active"] is True and claims.get_json()["sub"]
+    assert {"access_token", "refresh_token", "id_token"} <= refreshed.get_json().keys()
     assert calls == {"oidc.token": 0, "oidc.introspect": 0, "oidc.userinfo": 0}
+
+
+def test_a_refresh_token_spent_on_the_hot_path_is_caught_when_reused(make_app, make_citizen, make_portal):
+    app = make_app()
+    calls = count_full_endpoint_calls(app)
+    web = app.test_client()
+    portal = make_portal()
+    first = sign_in(web, make_citizen(), portal, scope="openid profile offline_access")
+    second = refresh(web, portal, first["refresh_token"]).get_json()
+    calls["oidc.token"] = 0
+
+    reused = refresh(web, portal, first["refresh_token"])
+
+    assert reused.status_code == 400 and error_of(reused) == "invalid_grant"
+    assert calls["oidc.token"] == 1  # reuse detection is the full endpoint's
+    assert introspect(web, portal, second["access_token"]).get_json() == {"active": False}
+    assert refresh(web, portal, second["refresh_token"]).status_code == 400
 
 
 def test_anything_unusual_is_passed_on_and_answered_by_the_full_endpoint(make_app, make_portal):
