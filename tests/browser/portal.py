@@ -76,20 +76,22 @@ class Portal:
         return Response(status=302, headers={"Location": location})
 
     def _callback(self, request: Request) -> Response:
-        pending = self._pending.pop(request.args.get("state", ""), None)
+        answer = request.values  # the query, or the form of response_mode=form_post
+        pending = self._pending.pop(answer.get("state", ""), None)
         if pending is None:
             return _page("Lỗi", "<p id='error'>unknown state</p>", 400)
-        if "error" in request.args:
-            self.last_error = dict(request.args)
-            return _page("Lỗi", f"<p id='error'>{html.escape(request.args['error'])}</p>", 200)
+        if "error" in answer:
+            self.last_error = dict(answer)
+            return _page("Lỗi", f"<p id='error'>{html.escape(answer['error'])}</p>", 200)
         discovery = self._discovery()
-        answer = requests.post(discovery["token_endpoint"], timeout=TIMEOUT,
-                               auth=(self.client_id, self.client_secret),
-                               data={"grant_type": "authorization_code", "code": request.args["code"],
-                                     "redirect_uri": self.redirect_uri, "code_verifier": pending["verifier"]})
-        if answer.status_code != 200:
-            return _page("Lỗi", f"<p id='error'>token endpoint: {answer.status_code}</p>", 502)
-        tokens = answer.json()
+        exchanged = requests.post(discovery["token_endpoint"], timeout=TIMEOUT,
+                                  auth=(self.client_id, self.client_secret),
+                                  data={"grant_type": "authorization_code", "code": answer["code"],
+                                        "redirect_uri": self.redirect_uri,
+                                        "code_verifier": pending["verifier"]})
+        if exchanged.status_code != 200:
+            return _page("Lỗi", f"<p id='error'>token endpoint: {exchanged.status_code}</p>", 502)
+        tokens = exchanged.json()
         keys = KeySet.import_key_set(requests.get(discovery["jwks_uri"], timeout=TIMEOUT).json())
         token = jwt.decode(tokens["id_token"], keys,
                            algorithms=discovery["id_token_signing_alg_values_supported"])
