@@ -52,10 +52,13 @@ class _Compiled:
                 self.results.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
 
     def params(self, values: dict):
-        if self.binds:
-            values = {k: (self.binds[k](v) if k in self.binds else v) for k, v in values.items()}
+        binds = self.binds
         if self.positional is not None:
-            return tuple(values[name] for name in self.positional)
+            return tuple(
+                binds[name](values[name]) if name in binds else values[name] for name in self.positional
+            )
+        if binds:
+            return {k: (binds[k](v) if k in binds else v) for k, v in values.items()}
         return values
 
     def values(self, row) -> list:

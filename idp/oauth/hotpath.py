@@ -29,7 +29,17 @@ from .claims import userinfo as userinfo_claims
 _CLIENT = Client.__table__
 _TOKEN = Token.__table__
 _CITIZEN = Citizen.__table__
-FIND_CLIENT = select(*_CLIENT.columns).where(_CLIENT.c.client_id == bindparam("client_id"))
+# What the token endpoints' rules read of a client (not its redirect URIs, name, dates…).
+FIND_CLIENT = select(
+    *(
+        _CLIENT.c[name]
+        for name in (
+            "id", "client_id", "secret_hash", "scopes", "grant_types", "token_endpoint_auth_method",
+            "is_public", "id_token_signed_response_alg", "access_token_ttl", "refresh_token_ttl",
+            "id_token_ttl",
+        )
+    )
+).where(_CLIENT.c.client_id == bindparam("client_id"))
 # The token and its citizen in one round trip; the password hash is never read here.
 _TOKEN_KEYS = [c.key for c in _TOKEN.columns]
 _CITIZEN_COLUMNS = [c for c in _CITIZEN.columns if c.key != "password_hash"]
