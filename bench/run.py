@@ -892,6 +892,11 @@ def render(path: Path) -> None:
         data = _load(RESULTS_DIR / f"{db}.json")
         if data:
             lines += render_section(data, peer)
+    # The hand-written part (what each change bought, measured as it was made) is kept in its own
+    # file and copied in as it is, so that regenerating the tables never loses it.
+    changes = BENCH_DIR / "CHANGES.md"
+    if changes.exists():
+        lines += ["", changes.read_text(encoding="utf-8").rstrip()]
     path.write_text("\n".join(lines).rstrip() + "\n")
 
 
