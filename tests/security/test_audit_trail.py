@@ -34,7 +34,8 @@ def test_a_login_to_a_portal_leaves_its_story_in_order(app, client, make_citizen
     sign_in(client, citizen, portal, scope="openid profile offline_access")
 
     story = [t for t in types(app) if t != "client_created"]
-    assert story == ["login_succeeded", "consent_given", "code_issued", "code_redeemed", "tokens_issued"]
+    assert story == ["login_succeeded", "consent_given", "code_issued", "code_redeemed", "tokens_issued",
+                     "claims_released"]  # the ID token, for the citizen's access history
     login_event = events(app)[1]
     assert login_event.citizen_pk == citizen["pk"] and login_event.client_id == portal["client_id"]
     assert login_event.ip_address == "127.0.0.1" and login_event.request_id
