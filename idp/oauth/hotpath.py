@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, compare_s256_code_challenge
 from sqlalchemy import bindparam, select, update
 
 from .. import lean
 from ..clock import now
 from ..config import Settings
-from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, token_hash
+from ..credentials import ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX, token_hash
 from ..identity import history
-from ..models import Citizen, Client, Token
+from ..models import AuthorizationCode, Citizen, Client, Token
+from ..security import audit
 from . import tokens
 from .authorize import _CLIENT_ID
 from .claims import CITIZEN_SCOPES
@@ -51,6 +53,19 @@ FIND_TOKEN = (
 )
 
 
+_CODE = AuthorizationCode.__table__
+_CODE_KEYS = [c.key for c in _CODE.columns]
+FIND_CODE = (
+    select(*_CODE.columns, *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS))
+    .select_from(_CODE.outerjoin(_CITIZEN, _CITIZEN.c.id == _CODE.c.citizen_pk))
+    .where(_CODE.c.code_hash == bindparam("code_hash"))
+)
+# AuthorizationCodeGrant.delete_authorization_code: of two concurrent redemptions one changes it.
+MARK_CONSUMED = (
+    update(_CODE)
+    .where(_CODE.c.id == bindparam("code_id"), _CODE.c.consumed_at.is_(None))
+    .values(consumed_at=bindparam("consumed_at"))
+)
 # RefreshTokenGrant.revoke_old_credential: of two concurrent uses exactly one changes the row.
 MARK_USED = (
     update(_TOKEN)
@@ -109,6 +124,78 @@ def client_credentials(
     tokens.store(
         token, client, None, tokens.new_grant_id(), tokens.AuthContext(), grant_type="client_credentials"
     )
+    lean.commit()
+    return Answer(200, token)
+
+
+def _code_and_citizen(conn: lean.LeanConnection, value: str) -> tuple[lean.Record | None, ...]:
+    row = conn.first_values(FIND_CODE, {"code_hash": token_hash(value)})
+    if row is None:
+        return None, None
+    split = len(_CODE_KEYS)
+    code = lean.Record(dict(zip(_CODE_KEYS, row[:split], strict=True)))
+    citizen = dict(zip(_CITIZEN_KEYS, row[split:], strict=True))
+    return code, (lean.Record(citizen) if citizen["id"] is not None else None)
+
+
+def _pkce_passes(code: lean.Record, verifier: str | None) -> bool:
+    """S256Only.validate_code_verifier for a client that authenticated (so a verifier is needed
+    exactly when the code has a challenge); every refusal is left to the full endpoint."""
+    if not code.code_challenge:
+        return not verifier
+    if not verifier or not CODE_VERIFIER_PATTERN.match(verifier):
+        return False
+    if (code.code_challenge_method or "S256") != "S256":
+        return False
+    return compare_s256_code_challenge(verifier, code.code_challenge)
+
+
+def code_exchange(
+    conn: lean.LeanConnection, settings: Settings, client_id: str, secret: str, form: dict[str, str]
+) -> Answer | None:
+    """AuthorizationCodeGrant for a confidential client with Basic: a live, unused code of this
+    client, its redirect URI and PKCE verifier; the code marked used in the same transaction as
+    the tokens. A used code (replay and its revocations), an expired one, a mix-up, any PKCE or
+    redirect URI mismatch is left to the full endpoint. Needs the app context."""
+    client = authenticate(conn, client_id, secret, "token")
+    if client is None or not Client.check_grant_type(client, "authorization_code"):
+        return None
+    value = form["code"]
+    if len(value) > 100 or not value.startswith(CODE_PREFIX):
+        return None
+    code, citizen = _code_and_citizen(conn, value)
+    conn.end_read()
+    if code is None or code.client_id != client.client_id or code.consumed_at is not None:
+        return None
+    if code.expires_at <= now() or citizen is None or not Citizen.is_active.fget(citizen):
+        return None
+    if code.redirect_uri and form.get("redirect_uri") != code.redirect_uri:
+        return None
+    if not _pkce_passes(code, form.get("code_verifier")):
+        return None
+    allowed = Client.get_allowed_scope(client, code.scope)
+    token = {"token_type": "Bearer", "access_token": tokens.generate_access_token()}
+    expires_in = tokens.access_token_ttl(client)
+    if expires_in:
+        token["expires_in"] = expires_in
+    # Authlib asks for one if the client may refresh; AuthorizationCodeGrant.generate_token
+    # grants it only with offline_access consented.
+    if Client.check_grant_type(client, "refresh_token") and "offline_access" in (code.scope or "").split():
+        token["refresh_token"] = tokens.generate_refresh_token()
+    if allowed:
+        token["scope"] = allowed
+    ctx = tokens.AuthContext(auth_time=code.auth_time, acr=code.acr, amr=code.amr, sid=code.sid)
+    audit.record(
+        "code_redeemed", citizen_pk=code.citizen_pk, client_id=code.client_id, grant_id=code.grant_id
+    )
+    key = tokens.signing_key_for(client)
+    openid = "openid" in token.get("scope", "").split()
+    tokens.store(token, client, citizen, code.grant_id, ctx, signing_kid=key.kid if openid else None)
+    lean.execute(MARK_CONSUMED, {"code_id": code.id, "consumed_at": now()}, expected_rows=1)
+    if openid:  # IdTokenOnResponse
+        token["id_token"] = tokens.id_token(
+            client, citizen, ctx, nonce=code.nonce, access_token=token["access_token"], key=key
+        )
     lean.commit()
     return Answer(200, token)
 

@@ -101,6 +101,9 @@ class HotPath:
         elif grant_type == "refresh_token":
             if "refresh_token" not in form or form.keys() - {"grant_type", "refresh_token", "scope"}:
                 return None
+        elif grant_type == "authorization_code":
+            if "code" not in form or form.keys() - {"grant_type", "code", "redirect_uri", "code_verifier"}:
+                return None
         else:
             return None
         credentials = _basic(environ)
@@ -110,6 +113,8 @@ class HotPath:
             if grant_type == "client_credentials":
                 return hotpath.client_credentials(conn, self.settings, *credentials, form.get("scope"))
             with self.app.app_context():
+                if grant_type == "authorization_code":
+                    return hotpath.code_exchange(conn, self.settings, *credentials, form)
                 return hotpath.refresh(
                     conn, self.settings, *credentials, form["refresh_token"], form.get("scope")
                 )

@@ -15,7 +15,16 @@ from idp.extensions import db
 from idp.models import AuditEvent, Client, Token
 from idp.oauth import clients
 from tests.http.test_introspection_revocation import introspect, refresh
-from tests.http.test_tokens import basic, bearer, client_credentials, error_of, service_portal, sign_in
+from tests.http.test_tokens import (
+    authorize,
+    basic,
+    bearer,
+    client_credentials,
+    error_of,
+    redeem,
+    service_portal,
+    sign_in,
+)
 
 
 def count_full_endpoint_calls(app) -> dict[str, int]:
@@ -39,8 +48,7 @@ def test_ordinary_requests_are_answered_without_the_full_endpoints(make_app, mak
     web = app.test_client()
     service = service_portal(make_portal)
     portal = make_portal()
-    tokens = sign_in(web, make_citizen(), portal, scope="openid profile offline_access")
-    calls["oidc.token"] = 0  # the code exchange of the sign-in went to the full endpoint
+    tokens = sign_in(web, make_citizen(), portal, scope="openid profile offline_access")  # a code exchange
 
     issued = client_credentials(web, service)
     looked_up = introspect(web, portal, tokens["access_token"])
@@ -49,8 +57,23 @@ def test_ordinary_requests_are_answered_without_the_full_endpoints(make_app, mak
 
     assert issued.status_code == looked_up.status_code == claims.status_code == refreshed.status_code == 200
     assert looked_up.get_json()["active"] is True and claims.get_json()["sub"]
-    assert {"access_token", "refresh_token", "id_token"} <= refreshed.get_json().keys()
+    assert {"access_token", "refresh_token", "id_token"} <= tokens.keys() <= refreshed.get_json().keys()
     assert calls == {"oidc.token": 0, "oidc.introspect": 0, "oidc.userinfo": 0}
+
+
+def test_a_code_redeemed_on_the_hot_path_is_caught_when_replayed(make_app, make_citizen, make_portal):
+    app = make_app()
+    calls = count_full_endpoint_calls(app)
+    web = app.test_client()
+    portal = make_portal()
+    code, params = authorize(web, make_citizen(), portal)
+    first = redeem(web, portal, code, params["_verifier"])
+
+    replayed = redeem(web, portal, code, params["_verifier"])
+
+    assert first.status_code == 200 and replayed.status_code == 400 and error_of(replayed) == "invalid_grant"
+    assert calls["oidc.token"] == 1  # replay detection is the full endpoint's
+    assert introspect(web, portal, first.get_json()["access_token"]).get_json() == {"active": False}
 
 
 def test_a_refresh_token_spent_on_the_hot_path_is_caught_when_reused(make_app, make_citizen, make_portal):
