@@ -170,15 +170,22 @@ def _tell_owner(citizen) -> None:
 
 
 # --- change while logged in ---------------------------------------------------------------------
-def _change_form(error=None, notice=None, status=200) -> Response:
-    return Response(render_template("change_password.html", error=error, notice=notice), status=status)
+def _change_form(citizen, error=None, notice=None, status=200) -> Response:
+    # Inside the "Tài khoản của tôi" layout: its menu stays, and marks this page.
+    return Response(
+        render_template(
+            "change_password.html", citizen=citizen, section="password", error=error, notice=notice
+        ),
+        status=status,
+    )
 
 
 @bp.get("/account/password")
 def change() -> Response:
-    if sessions.find(cookies.session_cookie()) is None:
+    current = sessions.find(cookies.session_cookie())
+    if current is None:
         return redirect(url_for("auth.login"), code=303)
-    return _change_form()
+    return _change_form(current.citizen)
 
 
 @bp.post("/account/password")
@@ -190,9 +197,9 @@ def change_submit() -> Response:
     current_password = request.form.get("current_password", "")[:1024]
     new_password = request.form.get("password", "")[: password_policy.MAX_LENGTH + 1]
     if not current_password:
-        return _change_form(t("change_current_missing"), status=400)
+        return _change_form(citizen, t("change_current_missing"), status=400)
     if request.form.get("password_confirm") != new_password:
-        return _change_form(t("pw_mismatch"), status=400)
+        return _change_form(citizen, t("pw_mismatch"), status=400)
     try:
         ended = recovery.change_password(
             citizen, current_password, new_password, services().passwords, current.sid
@@ -200,11 +207,11 @@ def change_submit() -> Response:
     except recovery.WrongPassword:
         audit.record("password_change_failed", "failure", citizen_pk=citizen.id, reason="wrong_password")
         db.session.commit()
-        return _change_form(t("change_current_wrong"), status=400)
+        return _change_form(citizen, t("change_current_wrong"), status=400)
     except password_policy.WeakPassword as exc:
         db.session.rollback()
-        return _change_form(t(f"pw_{exc.reason}"), status=400)
+        return _change_form(citizen, t(f"pw_{exc.reason}"), status=400)
     audit.record("password_changed", citizen_pk=citizen.id, other_sessions_ended=ended)
     db.session.commit()
     _tell_owner(citizen)
-    return _change_form(notice=t("change_done"))
+    return _change_form(citizen, notice=t("change_done"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.browser.flows import log_in_at_portal
 
-MENU = ("profile", "security", "sessions", "portals", "history")
+MENU = ("profile", "security", "password", "sessions", "portals", "history")
 
 
 def test_every_account_page_from_the_menu(page, portal, live_server, make_citizen, looks):
