@@ -16,6 +16,7 @@ import argparse
 import base64
 import cProfile
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -60,8 +61,10 @@ def build(db: str, workdir: Path):
 
 
 def seed(app, tokens_wanted: int) -> dict:
+    from idp.credentials import token_hash
     from idp.extensions import db
     from idp.identity import cccd, citizens
+    from idp.models import AuthorizationCode
     from idp.oauth import clients
     from idp.oauth import tokens as store
     from idp.services import services
@@ -90,9 +93,21 @@ def seed(app, tokens_wanted: int) -> dict:
             store.store(token, web, citizen, store.new_grant_id(), ctx)
             access.append(at)
             refresh.append(rt)
+        codes = []
+        for _ in range(tokens_wanted // 2):
+            # What /authorize stores after a login and consent, with S256 PKCE.
+            code, verifier = "tnid_ac_" + secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            db.session.add(AuthorizationCode(
+                code_hash=token_hash(code), grant_id=store.new_grant_id(), client_id="bench-web",
+                citizen_pk=citizen.id, redirect_uri="https://bench.example/cb",
+                scope="openid profile email offline_access", nonce="n-0S6_WzA2Mj", code_challenge=challenge,
+                code_challenge_method="S256", auth_time=ctx.auth_time, acr=ctx.acr, amr=ctx.amr, sid=ctx.sid,
+                expires_at=int(time.time()) + 3600))
+            codes.append((code, verifier))
         db.session.commit()
     return {"cc": ("bench-cc", cc_secret), "web": ("bench-web", web_secret),
-            "access": access, "refresh": refresh}
+            "access": access, "refresh": refresh, "codes": codes}
 
 
 def basic(client_id: str, secret: str) -> str:
@@ -157,8 +172,16 @@ def flows(seeded: dict) -> dict:
     def revoke(i):
         return environ("POST", "/revoke", urlencode({"token": revocable.pop()}).encode(), {"Authorization": web_auth})
 
+    codes = list(seeded["codes"])
+
+    def code(i):
+        value, verifier = codes.pop()
+        body = urlencode({"grant_type": "authorization_code", "code": value,
+                          "redirect_uri": "https://bench.example/cb", "code_verifier": verifier}).encode()
+        return environ("POST", "/token", body, {"Authorization": web_auth})
+
     return {"token": (token, None), "introspect": (introspect, None), "userinfo": (userinfo, None),
-            "refresh": (refresh, after_refresh), "revoke": (revoke, None)}
+            "refresh": (refresh, after_refresh), "revoke": (revoke, None), "code": (code, None)}
 
 
 def measure(app, make, after, n: int, threads: int = 1) -> tuple[float, float, dict]:
@@ -195,7 +218,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--flows", default="token,introspect,userinfo,refresh,revoke")
+    ap.add_argument("--flows", default="token,introspect,userinfo,refresh,code,revoke")
     ap.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     ap.add_argument("--threads", type=int, default=1, help="threads sharing the requests (Granian's)")
     ap.add_argument("--profile", default=None, help="a flow to run under cProfile (top 30 by tottime)")
@@ -209,8 +232,8 @@ def main() -> None:
     try:
         for name in args.flows.split(","):
             make, after = table[name]
-            if name == "revoke":
-                per_round = min(args.n, len(seeded["access"]) // (args.rounds + 1))
+            if name in ("revoke", "code"):  # each request spends one of the seeded tokens or codes
+                per_round = min(args.n, len(seeded["codes"]) // (args.rounds + 1))
                 rounds = [measure(app, make, after, per_round, args.threads) for _ in range(args.rounds)]
             else:
                 measure(app, make, after, min(200, args.n), args.threads)  # warm-up
