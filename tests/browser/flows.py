@@ -8,6 +8,11 @@ import pyotp
 
 from tests.browser.portal import Portal
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the chromium fixture skips every browser test, saying why
+    expect = None
+
 
 def log_in_at_portal(page, portal: Portal, citizen: dict, looks=None, **request) -> None:
     """From the portal's "log in" link through the provider's login and consent pages, back to
@@ -37,7 +42,7 @@ def turn_on_authenticator_app(page, live_server, looks=None) -> pyotp.TOTP:
     app = pyotp.TOTP(secret)
     page.locator("#code").fill(app.now())
     page.locator("form[action$='/account/security/totp'] button[type=submit]").click()
-    page.wait_for_load_state()
+    page.locator("ol.codes").wait_for()
     if looks:
         looks.check(page, "recovery-codes")
     return app

@@ -3,7 +3,7 @@ sessions page signs another device out for real."""
 
 from __future__ import annotations
 
-from tests.browser.flows import log_in_at_portal
+from tests.browser.flows import expect, log_in_at_portal
 
 MENU = ("profile", "security", "password", "sessions", "portals", "history")
 
@@ -18,7 +18,7 @@ def test_every_account_page_from_the_menu(page, portal, live_server, make_citize
     for name in MENU:
         suffix = "/account" if name == "profile" else f"/account/{name}"
         page.locator(f"nav.account-menu a[href$='{suffix}']").first.click()
-        page.wait_for_load_state()
+        page.wait_for_url(f"**{suffix}")
         assert page.locator("nav.account-menu a[aria-current=page]").count() == 1, name
         assert "Đàm Văn Sơn" in page.locator("main").inner_text()
         looks.check(page, f"account-{name}")
@@ -38,15 +38,14 @@ def test_signing_out_another_device_from_the_sessions_page(chromium, page, live_
             tab.locator("#identifier").fill(citizen["citizen_id"])
             tab.locator("#password").fill(citizen["password"])
             tab.locator("form button[type=submit]").click()
-            tab.wait_for_load_state()
+            tab.wait_for_url(live_server.url + "/")
 
         page.goto(live_server.url + "/account/sessions")
         cards = page.locator("ul.cards li.card")
         assert cards.count() == 2
         assert "Android" in cards.filter(has_not=page.locator(".badge.ok")).inner_text()
         page.locator("form:has(input[name=others]) button").click()
-        page.wait_for_load_state()
-        assert page.locator("ul.cards li.card").count() == 1
+        expect(page.locator("ul.cards li.card")).to_have_count(1)
 
         # The phone's session is over: its next visit to the account asks it to log in again.
         other.goto(live_server.url + "/account/sessions")

@@ -3,6 +3,8 @@ pass the same phone and accessibility checks, and say what happened in plain wor
 
 from __future__ import annotations
 
+from tests.browser.flows import expect
+
 
 def test_a_broken_portal_link_shows_an_error_page_not_a_redirect(page, live_server, looks):
     page.goto(live_server.url + "/authorize?client_id=khong-co-cong-nay&response_type=code&scope=openid")
@@ -23,10 +25,10 @@ def test_a_wrong_password_and_then_logging_out(page, live_server, make_citizen, 
 
     page.locator("#password").fill(citizen["password"])
     page.locator("form button[type=submit]").click()
-    page.wait_for_load_state()
+    page.wait_for_url(live_server.url + "/")
     page.goto(live_server.url + "/account")
     page.locator("form.logout button").click()
-    page.wait_for_load_state()
+    expect(page.locator("form.logout")).to_have_count(0)
     looks.check(page, "logged-out")
     page.goto(live_server.url + "/account")
     assert page.locator("#password").count() == 1  # the session is over

@@ -3,7 +3,7 @@ stops working at once — seen by the citizen on the portal's own page."""
 
 from __future__ import annotations
 
-from tests.browser.flows import log_in_at_portal
+from tests.browser.flows import expect, log_in_at_portal
 
 
 def test_withdrawn_consent_rejects_the_portals_token(page, portal, live_server, make_citizen, looks):
@@ -24,8 +24,7 @@ def test_withdrawn_consent_rejects_the_portals_token(page, portal, live_server, 
     shared = page.locator(f"form:has(input[name=client_id][value='{portal.client_id}'])")
     assert shared.count() == 1
     shared.locator("button").click()
-    page.wait_for_load_state()
-    assert page.locator(f"input[name=client_id][value='{portal.client_id}']").count() == 0
+    expect(page.locator(f"input[name=client_id][value='{portal.client_id}']")).to_have_count(0)
 
     # The portal still holds its access token, and the provider no longer honours it.
     page.goto(portal.url + "/profile")

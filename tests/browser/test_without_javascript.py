@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.flows import log_in_at_portal
+from tests.browser.flows import expect, log_in_at_portal
 
 
 @pytest.fixture
@@ -29,8 +29,7 @@ def test_log_in_agree_and_stop_sharing_without_javascript(no_js_page, portal, li
 
     page.goto(live_server.url + "/account/portals")
     page.locator(f"form:has(input[name=client_id][value='{portal.client_id}']) button").click()
-    page.wait_for_load_state()
-    assert page.locator(f"input[name=client_id][value='{portal.client_id}']").count() == 0
+    expect(page.locator(f"input[name=client_id][value='{portal.client_id}']")).to_have_count(0)
 
 
 def test_form_post_answer_without_javascript(no_js_page, portal, make_citizen):
