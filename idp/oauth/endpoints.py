@@ -1,4 +1,7 @@
-"""Revocation (RFC 7009) and introspection (RFC 7662) over our token store."""
+"""Revocation (RFC 7009) and introspection (RFC 7662) over our token store.
+
+Ordinary introspections are answered by the hot path (idp/oauth/hotpath.py) with the same rules:
+a rule added here goes there too."""
 
 from __future__ import annotations
 

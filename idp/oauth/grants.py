@@ -4,6 +4,10 @@ Authlib's code and refresh grants save the new token before they retire the old 
 revoke nothing on reuse (Authlib #757). Here the old credential is retired with a conditional
 UPDATE inside the same transaction as the new tokens: of two concurrent redemptions exactly one
 commits. A credential presented again revokes everything its login produced.
+
+The ordinary valid code, refresh and client_credentials requests are answered by the hot path
+(idp/oauth/hotpath.py) with these same rules: a rule added here goes there too, or the hot path
+must pass the requests it concerns on to this endpoint.
 """
 
 from __future__ import annotations

@@ -119,6 +119,8 @@ def resume() -> Response:
 
 
 # --- token, revocation, introspection (Authlib) ----------------------------------------------
+# The ordinary valid token and introspection requests never reach these views: idp/web/hotpath.py
+# answers them before Flask and passes everything else on to them.
 def _authlib(call: Callable[[AuthorizationServer], Response]) -> Response:
     """Run an Authlib endpoint. Commit what a successful call wrote; a failed call writes nothing."""
     repeated = repeated_parameter()
@@ -182,6 +184,8 @@ def introspect() -> Response:
 
 
 # --- userinfo (OIDC Core §5.3, RFC 6750) -----------------------------------------------------
+# A GET with a live token is answered by the hot path (idp/oauth/hotpath.py userinfo) with the
+# same rules and access-history row: a rule added here goes there too.
 def _bearer_error(status: int, error: str | None, description: str | None) -> Response:
     response = jsonify({"error": error, "error_description": description} if error else {})
     response.status_code = status
