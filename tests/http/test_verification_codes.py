@@ -204,3 +204,29 @@ def _audit(app, event_type: str | None = None) -> list[AuditEvent]:
         if event_type:
             query = query.where(AuditEvent.event_type == event_type)
         return list(db.session.scalars(query))
+
+
+def test_parallel_guesses_together_get_no_more_than_five_tries(app, make_citizen):
+    from concurrent.futures import ThreadPoolExecutor
+
+    person = make_citizen()
+    with app.app_context():
+        row = db.session.get(Citizen, person["pk"])
+        code = verification.issue(row, "verify_phone", "sms", row.phone)
+        db.session.commit()
+    wrong = "000000" if code != "000000" else "111111"
+
+    def guess(_):
+        with app.app_context():
+            reason = verification.check(person["pk"], "verify_phone", wrong).reason
+            db.session.commit()
+            db.session.remove()
+            return reason
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        reasons = list(pool.map(guess, range(12)))
+
+    assert reasons.count("wrong") == 4 and reasons.count("locked") == 8
+    with app.app_context():
+        assert db.session.scalar(select(VerificationCode.attempts)) == 5
+        assert verification.check(person["pk"], "verify_phone", code).reason == "locked"
