@@ -19,7 +19,7 @@ from ..clock import now
 from ..extensions import db
 from ..identity import notices, registration, sessions, verification
 from ..models import Citizen
-from ..notify import DeliveryFailed, Message, notifiers
+from ..notify import DeliveryFailed, Message, notifiers, send_later
 from ..security import audit
 from ..services import services
 from . import cookies
@@ -111,9 +111,10 @@ def register_submit() -> Response:
         audit.record("registration_refused", "failure", reason="details_in_use")
         db.session.commit()
         delivered = deliver("sms", notices.already_registered("sms", application.phone))
-        for channel, destination in outcome.owners:
-            deliver(channel, notices.already_registered(channel, destination))
         db.session.commit()
+        for channel, destination in outcome.owners:
+            # In the background: one message in the request, as a real registration sends.
+            send_later(notifiers().for_channel(channel), notices.already_registered(channel, destination))
     session[SIGNUP] = {
         "phone": application.phone,
         "ticket": outcome.ticket,

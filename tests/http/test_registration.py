@@ -202,7 +202,7 @@ def test_details_already_in_use_are_refused_without_saying_whose(app, client, ma
     notice = outbox.wait_for(typed_phone)[-1]
     assert "da duoc dung" in notice and not re.search(r"\b\d{6}\b", notice)
     if clash != "phone":
-        assert any("da duoc dung" in m for m in outbox.messages(owner["phone"]))
+        assert any("da duoc dung" in m for m in outbox.wait_for(owner["phone"]))
     [event] = audit_rows(app, "registration_refused")
     assert event.citizen_pk is None and owner["citizen_id"] not in str(event.details)
 
