@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .oauth.discovery import document
     from .oauth.server import create_authorization_server
     from .security import headers, ratelimit, request_id
-    from .web import auth, errors, health, oidc
+    from .web import auth, device, errors, health, oidc, par, registration
     from .web.i18n import remember_language, t
     from .web.params import check_encoding
 
@@ -114,6 +114,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(second_factor.bp)
     app.register_blueprint(security_settings.bp)
+    app.register_blueprint(registration.bp)
+    app.register_blueprint(par.bp)
+    app.register_blueprint(device.bp)
     app.extensions["idp.migration_head"] = _migration_head()
     metrics.init_app(app, keyring)
     request_id.init_app(app)

@@ -243,6 +243,24 @@ class Settings:
         parse_duration,
         "How long a citizen stays logged in to the provider (absolute).",
     )
+    dpop_nonce: bool = _setting(
+        "IDP_DPOP_NONCE",
+        "true",
+        parse_bool,
+        "Require a server nonce in DPoP proofs at the token endpoint (RFC 9449 §8).",
+    )
+    device_code_ttl: int = _setting(
+        "IDP_DEVICE_CODE_TTL",
+        "10m",
+        parse_duration,
+        "How long a kiosk's device code and the user code it shows stay valid (RFC 8628).",
+    )
+    par_ttl: int = _setting(
+        "IDP_PAR_TTL",
+        "90s",
+        parse_duration,
+        "How long a pushed authorization request's request_uri stays usable (RFC 9126; once only).",
+    )
     interaction_ttl: int = _setting(
         "IDP_INTERACTION_TTL",
         "30m",
@@ -419,6 +437,12 @@ class Settings:
         "6000/minute",
         parse_rate_limit,
         "Token, revocation and introspection requests per client IP (portals' servers).",
+    )
+    ratelimit_client_registration: str = _setting(
+        "IDP_RATELIMIT_CLIENT_REGISTRATION",
+        "30/hour",
+        parse_rate_limit,
+        "Dynamic client registration requests (RFC 7591/7592) per client IP.",
     )
     ratelimit_prefix: str = _setting(
         "IDP_RATELIMIT_PREFIX",

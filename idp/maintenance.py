@@ -12,7 +12,16 @@ from sqlalchemy import delete, or_, select
 
 from .clock import now
 from .extensions import db
-from .models import AuthorizationCode, BrowserSession, Interaction, LoginThrottle, Token
+from .models import (
+    AuthorizationCode,
+    BrowserSession,
+    DeviceAuthorization,
+    Interaction,
+    LoginThrottle,
+    PushedRequest,
+    SeenAssertion,
+    Token,
+)
 
 # Expired rows are kept this long after expiry, so a late replay is still recognised as one
 # (and revokes its grant) instead of looking like an unknown code or token.
@@ -44,6 +53,16 @@ def targets(at: int, lock_time: int) -> list[Target]:
             or_(BrowserSession.expires_at < at, BrowserSession.ended_at < cutoff),
         ),
         Target("pending logins", Interaction, Interaction.id, Interaction.expires_at < at),
+        Target("pushed requests", PushedRequest, PushedRequest.request_hash, PushedRequest.expires_at < at),
+        Target(
+            "device authorizations",
+            DeviceAuthorization,
+            DeviceAuthorization.id,
+            DeviceAuthorization.expires_at < cutoff,
+        ),
+        Target(
+            "seen client assertions", SeenAssertion, SeenAssertion.jti_hash, SeenAssertion.expires_at < at
+        ),
         Target(
             "login counters",
             LoginThrottle,
@@ -63,7 +82,10 @@ def purge(batch_size: int, lock_time: int) -> dict[str, int]:
             batch = select(target.key).where(target.expired).limit(batch_size)
             if postgres:
                 batch = batch.with_for_update(skip_locked=True)
-            deleted = db.session.execute(delete(target.model).where(target.key.in_(batch))).rowcount
+            # `expired` again in the DELETE: a key need not be unique (seen assertions' jti hashes).
+            deleted = db.session.execute(
+                delete(target.model).where(target.key.in_(batch), target.expired)
+            ).rowcount
             db.session.commit()
             total += deleted
             if deleted < batch_size:

@@ -68,6 +68,7 @@ def settings(database_url, instance_dir) -> Settings:
                              ratelimit_register="100000/minute", ratelimit_send_code="100000/minute",
                              ratelimit_check_code="100000/minute",
                              ratelimit_activate="100000/minute",
+                             ratelimit_client_registration="100000/minute",
                              **FAST_ARGON2)
 
 

@@ -12,7 +12,8 @@ from ..config import ConfigError, parse_duration
 from ..extensions import db
 from ..identity.assurance import LADDER
 from ..models import Client
-from ..oauth import clients
+from ..oauth import clients, registration
+from ..oauth.claims import STANDARD_SCOPES
 
 group = AppGroup("clients", help="Portals (OIDC clients).")
 
@@ -31,6 +32,18 @@ def _describe(client: Client) -> dict:
         "access_token_ttl": client.access_token_ttl,
         "refresh_token_ttl": client.refresh_token_ttl,
         "minimum_acr": client.minimum_acr,
+        "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+        "jwks_uri": client.jwks_uri,
+        "jwks": client.jwks,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "frontchannel_logout_uri": client.frontchannel_logout_uri,
+        "subject_type": client.subject_type,
+        "sector": client.sector,
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "fapi2": client.fapi2,
+        "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
+        "id_token_encrypted_response_alg": client.id_token_encrypted_response_alg,
+        "userinfo_encrypted_response_alg": client.userinfo_encrypted_response_alg,
     }
 
 
@@ -63,6 +76,46 @@ def _describe(client: Client) -> dict:
     type=click.Choice(LADDER),
     help="The lowest level of assurance the portal accepts (default: any).",
 )
+@click.option("--jwks-uri", default=None, help="Where the portal publishes its keys (private_key_jwt).")
+@click.option(
+    "--jwks-file",
+    default=None,
+    type=click.File("r"),
+    help="A JSON file with the portal's public keys (private_key_jwt).",
+)
+@click.option(
+    "--subject-type",
+    default="public",
+    type=click.Choice(["public", "pairwise"]),
+    help="pairwise: the portal gets a `sub` of its own sector, not shared with other sectors.",
+)
+@click.option("--sector-identifier-uri", default=None, help="https URL listing the sector's redirect URIs.")
+@click.option("--backchannel-logout-uri", default=None, help="Where the portal hears of a citizen's logout.")
+@click.option(
+    "--frontchannel-logout-uri",
+    default=None,
+    help="A page the logout loads in a frame, for portals without one.",
+)
+@click.option("--sign-userinfo", default=None, type=click.Choice(["RS256", "PS256", "ES256", "EdDSA"]))
+@click.option(
+    "--encrypt-id-token",
+    default=None,
+    type=click.Choice(["RSA-OAEP-256", "ECDH-ES"]),
+    help="Encrypt ID tokens (A256GCM) to the portal's key (--jwks-file or --jwks-uri).",
+)
+@click.option(
+    "--encrypt-userinfo",
+    default=None,
+    type=click.Choice(["RSA-OAEP-256", "ECDH-ES"]),
+    help="Encrypt userinfo answers (A256GCM) to the portal's key.",
+)
+@click.option("--dpop-bound", is_flag=True, help="Every access token must be DPoP-bound (RFC 9449).")
+@click.option(
+    "--fapi2",
+    is_flag=True,
+    help="FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP-bound tokens, short codes.",
+)
+@click.option("--require-par", is_flag=True, help="Accept only pushed authorization requests (RFC 9126).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def create(
     name,
@@ -77,6 +130,18 @@ def create(
     access_token_ttl,
     refresh_token_ttl,
     minimum_acr,
+    jwks_uri,
+    jwks_file,
+    subject_type,
+    sector_identifier_uri,
+    backchannel_logout_uri,
+    frontchannel_logout_uri,
+    sign_userinfo,
+    encrypt_id_token,
+    encrypt_userinfo,
+    dpop_bound,
+    fapi2,
+    require_par,
     as_json,
 ) -> None:
     """Register a portal. Prints the client_id and the secret, which is shown only this once."""
@@ -98,6 +163,20 @@ def create(
         access_token_ttl=access_ttl,
         refresh_token_ttl=refresh_ttl,
         minimum_acr=minimum_acr,
+        require_pushed_authorization_requests=require_par,
+        jwks_uri=jwks_uri,
+        jwks=_read_jwks(jwks_file),
+        subject_type=subject_type,
+        sector_identifier_uri=sector_identifier_uri,
+        dpop_bound_access_tokens=dpop_bound,
+        fapi2=fapi2,
+        userinfo_signed_response_alg=sign_userinfo,
+        id_token_encrypted_response_alg=encrypt_id_token,
+        id_token_encrypted_response_enc="A256GCM" if encrypt_id_token else None,
+        userinfo_encrypted_response_alg=encrypt_userinfo,
+        userinfo_encrypted_response_enc="A256GCM" if encrypt_userinfo else None,
+        backchannel_logout_uri=backchannel_logout_uri,
+        frontchannel_logout_uri=frontchannel_logout_uri,
     )
     try:
         client, secret = clients.register(spec)
@@ -111,6 +190,15 @@ def create(
     if secret:
         click.echo(f"client_secret: {secret}")
         click.echo("Keep the secret now: it is stored only as a hash and cannot be shown again.")
+
+
+def _read_jwks(file) -> dict | None:
+    if file is None:
+        return None
+    try:
+        return json.load(file)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--jwks-file") from None
 
 
 @group.command("list")
@@ -159,3 +247,43 @@ def rotate_secret(client_id: str) -> None:
     db.session.commit()
     click.echo(f"client_secret: {secret}")
     click.echo("Keep the secret now: it is stored only as a hash and cannot be shown again.")
+
+
+@group.command("issue-registration-token")
+@click.option("--label", required=True, help="Who it is for, e.g. the vendor's name (kept in the audit).")
+@click.option(
+    "--uses", default=1, show_default=True, type=click.IntRange(1, 1000), help="Portals it may register."
+)
+@click.option("--expires-in", default="7d", show_default=True, metavar="DURATION", help="e.g. 12h, 7d")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="A scope registered portals may ask for (repeat). Default: every scope except citizen.",
+)
+def issue_registration_token(label: str, uses: int, expires_in: str, scopes: tuple[str, ...]) -> None:
+    """An initial access token for dynamic registration (RFC 7591), shown only this once."""
+    try:
+        lifetime = parse_duration("--expires-in", expires_in)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+    unknown = [s for s in scopes if s not in STANDARD_SCOPES]
+    if unknown:
+        raise click.BadParameter(f"unknown scope: {' '.join(unknown)}", param_hint="--scope")
+    # The CCCD number is for portals an operator vetted: only an explicit --scope citizen allows it.
+    allowed = list(scopes) or [s for s in STANDARD_SCOPES if s != "citizen"]
+    token = registration.issue_initial_token(label, uses, lifetime, allowed)
+    db.session.commit()
+    click.echo(f"registration token: {token}")
+    click.echo(f"It registers up to {uses} portal(s) within {expires_in}, with scopes: {' '.join(allowed)}.")
+    click.echo("Give it to the vendor now: it is stored only as a hash and cannot be shown again.")
+
+
+@group.command("revoke-registration-token")
+@click.argument("token_id", type=int)
+def revoke_registration_token(token_id: int) -> None:
+    """Stop an initial access token (its id is in `idp audit tail`, event registration_token_issued)."""
+    if not registration.revoke_initial_token(token_id):
+        raise click.UsageError(f"no unrevoked registration token with id {token_id}")
+    db.session.commit()
+    click.echo(f"revoked registration token {token_id}")

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from .. import maintenance
 from ..extensions import db
+from ..oauth import backchannel
 from ..security import audit
 from ..services import services
 
@@ -22,3 +23,17 @@ def purge(batch_size: int) -> None:
         click.echo(f"{count:>8} {name}")
     audit.record("maintenance_purge", "info", **{k.replace(" ", "_"): v for k, v in counts.items()})
     db.session.commit()
+
+
+@group.command("deliver-logouts")
+def deliver_logouts() -> None:
+    """Send the back-channel logout notices that are due (retries after a portal was unreachable)."""
+    total = {"delivered": 0, "failed": 0, "abandoned": 0}
+    while True:
+        counts = backchannel.deliver_due()
+        for name, count in counts.items():
+            total[name] += count
+        if not any(counts.values()):
+            break
+    for name, count in total.items():
+        click.echo(f"{count:>8} {name}")

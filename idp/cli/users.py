@@ -16,7 +16,7 @@ from ..clock import now
 from ..extensions import db
 from ..identity import activation, citizens, consent, importing, sessions
 from ..models import BrowserSession, Citizen, RecoveryCode, TotpCredential, WebAuthnCredential
-from ..oauth import tokens
+from ..oauth import backchannel, tokens
 from ..security import audit
 from ..services import services
 
@@ -97,6 +97,7 @@ def _set_status(identifier: str, status: str) -> None:
     )
     db.session.commit()
     click.echo(f"{citizen.citizen_id}: {before} → {status}")
+    _tell_portals()
 
 
 @group.command("lock")
@@ -277,6 +278,13 @@ def _import(rows, dry_run: bool) -> importing.Report:
     return report
 
 
+def _tell_portals() -> None:
+    """Send the back-channel logout notices of the sessions just ended (retries: idp maintenance)."""
+    counts = backchannel.deliver_due()
+    if any(counts.values()):
+        click.echo(f"portals told of the logout: {counts['delivered']}, to retry: {counts['failed']}")
+
+
 @group.command("activation-code")
 @click.argument("identifier")
 def activation_code(identifier: str) -> None:
@@ -309,6 +317,7 @@ def reset_mfa(identifier: str, by: str | None) -> None:
     sessions.end_all_for(citizen.id)
     audit.record("mfa_reset", "info", citizen_pk=citizen.id, by=by, **removed)
     db.session.commit()
+    _tell_portals()
     click.echo(
         f"{citizen.citizen_id}: removed TOTP {removed['totp']}, recovery codes "
         f"{removed['recovery_codes']}, passkeys {removed['passkeys']}; sessions ended"

@@ -10,6 +10,7 @@ from ..clock import now
 from ..credentials import SESSION_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..models import BrowserSession, Citizen
+from ..oauth import backchannel
 
 PASSWORD_ACR = "urn:thainguyen:id:loa:1"
 
@@ -54,14 +55,30 @@ def find(cookie_value: str | None) -> BrowserSession | None:
     return row if row is not None and row.is_live() else None
 
 
+def end_row(row: BrowserSession) -> None:
+    """End one session; the portals that took part in it are told (back-channel logout)."""
+    row.ended_at = now()
+    backchannel.session_ended(row.sid, row.citizen_pk)
+
+
 def end(cookie_value: str | None) -> BrowserSession | None:
     row = find(cookie_value)
     if row is not None:
-        row.ended_at = now()
+        end_row(row)
     return row
 
 
 def end_all_for(citizen_pk: int) -> None:
+    open_sessions = db.session.scalars(
+        select(BrowserSession).where(
+            BrowserSession.citizen_pk == citizen_pk,
+            BrowserSession.ended_at.is_(None),
+            BrowserSession.expires_at > now(),
+        )
+    ).all()
+    for row in open_sessions:
+        end_row(row)
+    # Expired ones too, without notices: their portals' tokens outlived them anyway.
     db.session.execute(
         update(BrowserSession)
         .where(BrowserSession.citizen_pk == citizen_pk, BrowserSession.ended_at.is_(None))
@@ -89,5 +106,5 @@ def end_by_sid(citizen_pk: int, sids: list[str]) -> list[str]:
     Another citizen's sid is simply not found."""
     ended = [row for row in live_for(citizen_pk) if row.sid in sids]
     for row in ended:
-        row.ended_at = now()
+        end_row(row)
     return [row.sid for row in ended]

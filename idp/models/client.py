@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now
@@ -28,8 +28,52 @@ class Client(db.Model):
     access_token_ttl: Mapped[int | None] = mapped_column(Integer)
     refresh_token_ttl: Mapped[int | None] = mapped_column(Integer)
     id_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # acr values asked for when a request names none (OIDC Registration §2 default_acr_values).
+    default_acr_values: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     # The lowest level of assurance (an `acr` value) this portal accepts; None: any.
     minimum_acr: Mapped[str | None] = mapped_column(String(100))
+    # Signed / encrypted answers (OIDC Core §5.3.2, §10.2); None: plain JSON, signed ID tokens.
+    userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
+    id_token_encrypted_response_alg: Mapped[str | None] = mapped_column(String(20))
+    id_token_encrypted_response_enc: Mapped[str | None] = mapped_column(String(20))
+    userinfo_encrypted_response_alg: Mapped[str | None] = mapped_column(String(20))
+    userinfo_encrypted_response_enc: Mapped[str | None] = mapped_column(String(20))
+    # Keys of a portal that authenticates with private_key_jwt (RFC 7523): inline, or fetched.
+    jwks: Mapped[dict | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(String(2048))
+    # client_secret_jwt needs the secret itself to check an HMAC: AES-GCM under a key derived from
+    # IDP_SECRET_KEY, and only for portals registered for that method.
+    secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # `sub` per sector (OIDC Core §8.1): "public" or "pairwise"; the sector is the host of the
+    # sector_identifier_uri, or of the redirect URIs.
+    subject_type: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
+    sector_identifier_uri: Mapped[str | None] = mapped_column(String(2048))
+    sector: Mapped[str | None] = mapped_column(String(255))
+    # The FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP-bound tokens, short codes.
+    fapi2: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # RFC 9449 §5.2: every access token of this portal must be DPoP-bound.
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Logout across portals (OIDC Back-Channel / Front-Channel Logout 1.0).
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(2048))
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+    frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(2048))
+    frontchannel_logout_session_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+    # RFC 9126 §6: this portal's authorization requests must come through /par.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+    # Dynamic registration (RFC 7591/7592): the hash of the registration access token, None for a
+    # portal an operator registered with `idp clients create`.
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    logo_uri: Mapped[str | None] = mapped_column(String(2048))
+    policy_uri: Mapped[str | None] = mapped_column(String(2048))
+    tos_uri: Mapped[str | None] = mapped_column(String(2048))
+    contacts: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
 

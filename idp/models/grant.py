@@ -31,6 +31,8 @@ class AuthorizationCode(db.Model):
     acr: Mapped[str | None] = mapped_column(String(100))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     sid: Mapped[str | None] = mapped_column(String(64))
+    # Individual claims asked for in the ID token with the claims parameter (OIDC Core §5.5).
+    id_token_claims: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     # Marked, never deleted on use: a second presentation is then seen and punished.
@@ -75,6 +77,11 @@ class Token(db.Model):
     acr: Mapped[str | None] = mapped_column(String(100))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The `sub` this portal knows the citizen by (public or pairwise), kept so that userinfo and
+    # introspection need not look the portal up.
+    subject: Mapped[str | None] = mapped_column(String(64))
+    # DPoP (RFC 9449): the thumbprint of the key this token is bound to; None for a bearer token.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
     # The key that signed the ID token issued with this token: revoking that key revokes these.
     signing_kid: Mapped[str | None] = mapped_column(String(64), index=True)
     issued_at: Mapped[int] = mapped_column(BigInteger, default=now)

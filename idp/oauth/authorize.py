@@ -23,9 +23,11 @@ from ..identity import assurance, consent
 from ..models import AuthorizationCode, BrowserSession, Client, Interaction
 from ..security import audit
 from ..services import services
+from . import pushed, request_objects
 from .claims import SCOPE_CLAIMS
 from .errors import BadRequest, ProtocolError, invalid_request
 
+PUSHED = pushed.MARKER
 KNOWN_PARAMS = frozenset(
     [
         "client_id",
@@ -74,6 +76,10 @@ class AuthorizationRequest:
     login_hint: str | None = None
     ui_locales: list[str] = field(default_factory=list)
     demand: assurance.Demand = field(default_factory=assurance.Demand)
+    # Claims the claims parameter asks for in the ID token (within the consented scopes).
+    id_token_claims: list[str] = field(default_factory=list)
+    # The parameters the request was validated from (a pushed request's, not the browser's).
+    params: dict[str, str] = field(default_factory=dict)
 
     @property
     def scope(self) -> str:
@@ -144,11 +150,15 @@ def check_response_mode(params: dict[str, str]) -> str:
     return mode
 
 
+def check_pushed(params: dict[str, str], client: Client) -> None:
+    if client.require_pushed_authorization_requests and not params.get(PUSHED):
+        raise invalid_request("This portal must push its authorization requests to the PAR endpoint.")
+
+
 def check_unsupported(params: dict[str, str]) -> None:
-    if "request" in params:
-        raise ProtocolError("request_not_supported", "Request objects are not supported yet.")
     if "request_uri" in params:
-        raise ProtocolError("request_uri_not_supported", "request_uri is not supported yet.")
+        # RFC 9101 §5.2 request objects by reference: never fetched from a portal's server.
+        raise ProtocolError("request_uri_not_supported", "Only request_uri values from /par are accepted.")
     if "registration" in params:
         raise ProtocolError("registration_not_supported", "The registration parameter is not supported.")
 
@@ -173,7 +183,7 @@ def check_pkce(params: dict[str, str], client: Client) -> str | None:
     if challenge is None:
         if method is not None:
             raise invalid_request("code_challenge_method without code_challenge.")
-        if client.is_public:
+        if client.is_public or client.fapi2:  # FAPI 2.0 §5.3.2.2: PKCE for every client
             raise invalid_request("PKCE is required for this portal: send code_challenge with S256.")
         return None
     if method != "S256":
@@ -213,6 +223,8 @@ def check_acr(params: dict[str, str], client: Client) -> assurance.Demand:
     id_token.acr (essential when it says so; OIDC Core §5.5.1.1), the portal's minimum.
     Other members of the claims parameter are accepted and not acted on yet."""
     voluntary = [v for v in params.get("acr_values", "").split() if assurance.rank(v)]
+    if "acr_values" not in params and "claims" not in params:
+        voluntary = list(client.default_acr_values or [])
     essential: list[str] = []
     raw = params.get("claims")
     if raw is not None:
@@ -243,10 +255,26 @@ def check_acr(params: dict[str, str], client: Client) -> assurance.Demand:
     return assurance.Demand(tuple(voluntary), tuple(essential), client.minimum_acr)
 
 
+def check_id_token_claims(params: dict[str, str]) -> list[str]:
+    """The individual claims the claims parameter asks to find in the ID token (OIDC Core §5.5).
+    They are released only within the scopes the citizen agrees to: the consent page names scopes,
+    and a claim the citizen was not asked about never leaves."""
+    raw = params.get("claims")
+    if raw is None:
+        return []
+    requested = json.loads(raw).get("id_token") or {}  # well-formed: check_acr has parsed it
+    known = {c for names in SCOPE_CLAIMS.values() for c in names}
+    return sorted(name for name in requested if name in known and name != "sub")
+
+
 def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
     """Every check, in order. Raises BadRequest/ProtocolError (page) or RedirectableError."""
-    params = single_params(multi)
+    return validate_params(pushed.resolve(single_params(multi)))
+
+
+def validate_params(params: dict[str, str]) -> AuthorizationRequest:
     client = check_client(params)
+    params = request_objects.unpack(params, client)
     redirect_uri = check_redirect_uri(params, client)
     # From here on the portal and its redirect URI are trusted: errors go back to it.
     partial = AuthorizationRequest(
@@ -259,6 +287,7 @@ def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
         else "query",
     )
     try:
+        check_pushed(params, client)
         check_response_type(params)
         response_mode = check_response_mode(params)
         check_unsupported(params)
@@ -276,6 +305,8 @@ def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
             login_hint=params.get("login_hint"),
             ui_locales=params.get("ui_locales", "").split(),
             demand=check_acr(params, client),
+            id_token_claims=check_id_token_claims(params),
+            params=params,
         )
     except ProtocolError as error:
         raise RedirectableError(error, partial) from None
@@ -362,11 +393,12 @@ def needs_step_up(req: AuthorizationRequest, session: BrowserSession) -> bool:
 
 
 # --- interactions: the request parked while the citizen logs in or consents -----------------
-def park(multi: Mapping[str, list[str]], req: AuthorizationRequest) -> Interaction:
+def park(req: AuthorizationRequest) -> Interaction:
     interaction = Interaction(
         id=secrets.token_urlsafe(24),
         client_id=req.client.client_id,
-        params=single_params(multi),
+        # The validated parameters: a pushed request's request_uri is spent and cannot be resolved again.
+        params=req.params,
         created_at=now(),
         expires_at=now() + services().settings.interaction_ttl,
     )
@@ -385,10 +417,15 @@ def find_interaction(interaction_id: str | None) -> Interaction | None:
 
 
 def resume(interaction: Interaction) -> AuthorizationRequest:
-    return validate({k: [v] for k, v in interaction.params.items()})
+    return validate_params(dict(interaction.params))
 
 
 # --- the answer -----------------------------------------------------------------------------
+def code_ttl(client: Client) -> int:
+    ttl = services().settings.code_ttl
+    return min(ttl, 60) if client.fapi2 else ttl  # FAPI 2.0 §5.3.2.1: at most 60 seconds
+
+
 def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
     code = new_token(CODE_PREFIX)
     grant_id = secrets.token_hex(16)
@@ -414,8 +451,9 @@ def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
             acr=req.demand.reported(session.acr),
             amr=session.amr,
             sid=session.sid,
+            id_token_claims=req.id_token_claims or None,
             created_at=now(),
-            expires_at=now() + services().settings.code_ttl,
+            expires_at=now() + code_ttl(req.client),
         )
     )
     return code

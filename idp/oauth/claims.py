@@ -47,9 +47,10 @@ def all_claims() -> list[str]:
     )
 
 
-def userinfo(citizen: Citizen, scopes: set[str]) -> dict:
-    """The claims the granted scopes release, and nothing more."""
-    info: dict = {"sub": citizen.subject}
+def userinfo(citizen: Citizen, scopes: set[str], subject: str | None = None) -> dict:
+    """The claims the granted scopes release, and nothing more. ``subject``: the `sub` the portal
+    knows the citizen by (pairwise), if not the public one."""
+    info: dict = {"sub": subject or citizen.subject}
     if "profile" in scopes:
         info.update(
             name=citizen.full_name,

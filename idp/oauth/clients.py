@@ -16,10 +16,18 @@ from ..identity.assurance import LADDER
 from ..models import AuthorizationCode, Client, Consent, Interaction, Token
 from ..security import audit
 from ..services import services
+from . import encryption, subjects
+from .assertions import seal_secret
 from .claims import STANDARD_SCOPES
+from .client_keys import public_keyset
 from .server import GRANT_TYPES
 
-CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+CONFIDENTIAL_AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+)
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 _CUSTOM_SCOPE = re.compile(r"^[a-z][a-z0-9:._-]{0,63}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9\-._~]{3,64}$")
@@ -47,6 +55,23 @@ class ClientSpec:
     access_token_ttl: int | None = None
     refresh_token_ttl: int | None = None
     minimum_acr: str | None = None  # the lowest level of assurance the portal accepts
+    require_pushed_authorization_requests: bool = False
+    jwks: dict | None = None
+    jwks_uri: str | None = None
+    subject_type: str = "public"
+    dpop_bound_access_tokens: bool = False
+    fapi2: bool = False
+    default_acr_values: list[str] = field(default_factory=list)
+    userinfo_signed_response_alg: str | None = None
+    id_token_encrypted_response_alg: str | None = None
+    id_token_encrypted_response_enc: str | None = None
+    userinfo_encrypted_response_alg: str | None = None
+    userinfo_encrypted_response_enc: str | None = None
+    sector_identifier_uri: str | None = None
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
+    frontchannel_logout_uri: str | None = None
+    frontchannel_logout_session_required: bool = False
 
 
 def check_redirect_uri(uri: str) -> str:
@@ -98,12 +123,114 @@ def validate(spec: ClientSpec) -> None:
         )
     if spec.minimum_acr is not None and spec.minimum_acr not in LADDER:
         raise InvalidClientMetadata("invalid_client_metadata", f"minimum acr: one of {', '.join(LADDER)}")
+    check_keys(spec)
+    check_encryption(spec)
+    if spec.fapi2 and (spec.public or spec.token_endpoint_auth_method != "private_key_jwt"):
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "the FAPI 2.0 profile needs a confidential portal with private_key_jwt"
+        )
+    if not isinstance(spec.default_acr_values, list) or not all(v in LADDER for v in spec.default_acr_values):
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "default_acr_values: some of " + ", ".join(LADDER)
+        )
+    if spec.subject_type not in ("public", "pairwise"):
+        raise InvalidClientMetadata("invalid_client_metadata", "subject_type: public or pairwise")
+    if spec.sector_identifier_uri is not None and spec.subject_type != "pairwise":
+        raise InvalidClientMetadata("invalid_client_metadata", "sector_identifier_uri goes with pairwise")
+    for name in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+        check_logout_uri(name, getattr(spec, name))
     alg = spec.id_token_signed_response_alg
     if alg is not None and alg not in SUPPORTED_SIGNING_ALGS:
         raise InvalidClientMetadata(
             "invalid_client_metadata",
             f"id_token_signed_response_alg: one of {', '.join(SUPPORTED_SIGNING_ALGS)}",
         )
+
+
+def check_logout_uri(name: str, uri: str | None) -> None:
+    """An absolute https URL (http on loopback for development), no fragment (OIDC logout specs)."""
+    if uri is None:
+        return
+    parts = urlsplit(uri)
+    web = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
+    if not parts.hostname or not web or parts.fragment or len(uri) > 2048:
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", f"{name} must be an https URL without fragment"
+        )
+
+
+def check_encryption(spec: ClientSpec) -> None:
+    """OIDC Registration §2: each *_encrypted_response_alg with its enc; we offer RSA-OAEP-256 and
+    ECDH-ES with A256GCM only (no default to A128CBC-HS256 that we would not honour)."""
+    for what in ("id_token", "userinfo"):
+        alg = getattr(spec, f"{what}_encrypted_response_alg")
+        enc = getattr(spec, f"{what}_encrypted_response_enc")
+        if alg is None and enc is None:
+            continue
+        if alg not in encryption.KEY_ALGS:
+            raise InvalidClientMetadata(
+                "invalid_client_metadata",
+                f"{what}_encrypted_response_alg {alg}: one of {', '.join(encryption.KEY_ALGS)}",
+            )
+        if enc not in encryption.CONTENT_ENCS:
+            raise InvalidClientMetadata(
+                "invalid_client_metadata",
+                f"{what}_encrypted_response_enc must be A256GCM (set it explicitly)",
+            )
+        if spec.jwks is None and spec.jwks_uri is None:
+            raise InvalidClientMetadata(
+                "invalid_client_metadata", f"{what} encryption needs the portal's key (jwks or jwks_uri)"
+            )
+        if spec.jwks is not None:
+            kind = encryption.KEY_ALGS[alg]
+            keys = public_keyset(spec.jwks).keys
+            if not any(k.key_type == kind and k.get("use") in (None, "enc") for k in keys):
+                raise InvalidClientMetadata("invalid_client_metadata", f"{alg} needs an {kind} key in jwks")
+    alg = spec.userinfo_signed_response_alg
+    if alg is not None and alg not in SUPPORTED_SIGNING_ALGS:
+        raise InvalidClientMetadata(
+            "invalid_client_metadata",
+            f"userinfo_signed_response_alg: one of {', '.join(SUPPORTED_SIGNING_ALGS)}",
+        )
+
+
+def _encrypts(spec: ClientSpec) -> bool:
+    return bool(spec.id_token_encrypted_response_alg or spec.userinfo_encrypted_response_alg)
+
+
+def check_keys(spec: ClientSpec) -> None:
+    """private_key_jwt needs exactly one of jwks and jwks_uri (RFC 7591 §2); so does encryption;
+    other portals need neither."""
+    if _encrypts(spec) and spec.token_endpoint_auth_method != "private_key_jwt":
+        if spec.jwks is not None and spec.jwks_uri is not None:
+            raise InvalidClientMetadata("invalid_client_metadata", "jwks or jwks_uri, not both")
+        if spec.jwks is not None:
+            try:
+                public_keyset(spec.jwks)
+            except ValueError as exc:
+                raise InvalidClientMetadata("invalid_client_metadata", f"jwks: {exc}") from None
+        return
+    if spec.token_endpoint_auth_method != "private_key_jwt" or spec.public:
+        if spec.jwks is not None or spec.jwks_uri is not None:
+            raise InvalidClientMetadata(
+                "invalid_client_metadata", "jwks and jwks_uri are only used with private_key_jwt"
+            )
+        return
+    if (spec.jwks is None) == (spec.jwks_uri is None):
+        raise InvalidClientMetadata(
+            "invalid_client_metadata", "private_key_jwt needs either jwks or jwks_uri (not both)"
+        )
+    if spec.jwks is not None:
+        try:
+            public_keyset(spec.jwks)
+        except ValueError as exc:
+            raise InvalidClientMetadata("invalid_client_metadata", f"jwks: {exc}") from None
+    else:
+        parts = urlsplit(spec.jwks_uri)
+        if not parts.hostname or not (
+            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
+        ):
+            raise InvalidClientMetadata("invalid_client_metadata", "jwks_uri must be an https URL")
 
 
 def register(spec: ClientSpec) -> tuple[Client, str | None]:
@@ -114,10 +241,18 @@ def register(spec: ClientSpec) -> tuple[Client, str | None]:
         raise InvalidClientMetadata(
             "invalid_client_metadata", f"id_token_signed_response_alg: one of {', '.join(offered)}"
         )
+    sector = None
+    if spec.subject_type == "pairwise":
+        try:
+            sector = subjects.sector_of(spec.redirect_uris, spec.sector_identifier_uri)
+        except subjects.SectorError as exc:
+            raise InvalidClientMetadata("invalid_client_metadata", str(exc)) from None
     client_id = spec.client_id or "tn-" + secrets.token_hex(12)
     if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
         raise InvalidClientMetadata("invalid_client_metadata", f"client_id {client_id} is taken")
-    secret = None if spec.public else new_token(CLIENT_SECRET_PREFIX)
+    # A private_key_jwt portal proves itself with its key: a secret would only be one more thing to leak.
+    needs_secret = not spec.public and spec.token_endpoint_auth_method != "private_key_jwt"
+    secret = new_token(CLIENT_SECRET_PREFIX) if needs_secret else None
     client = Client(
         client_id=client_id,
         secret_hash=token_hash(secret) if secret else None,
@@ -132,7 +267,28 @@ def register(spec: ClientSpec) -> tuple[Client, str | None]:
         access_token_ttl=spec.access_token_ttl,
         refresh_token_ttl=spec.refresh_token_ttl,
         minimum_acr=spec.minimum_acr,
+        require_pushed_authorization_requests=spec.require_pushed_authorization_requests or spec.fapi2,
+        jwks=spec.jwks,
+        jwks_uri=spec.jwks_uri,
+        subject_type=spec.subject_type,
+        sector_identifier_uri=spec.sector_identifier_uri,
+        sector=sector,
+        fapi2=spec.fapi2,
+        default_acr_values=list(spec.default_acr_values),
+        userinfo_signed_response_alg=spec.userinfo_signed_response_alg,
+        id_token_encrypted_response_alg=spec.id_token_encrypted_response_alg,
+        id_token_encrypted_response_enc=spec.id_token_encrypted_response_enc,
+        userinfo_encrypted_response_alg=spec.userinfo_encrypted_response_alg,
+        userinfo_encrypted_response_enc=spec.userinfo_encrypted_response_enc,
+        # FAPI 2.0 §5.3.1.2 and §5.3.2.2: pushed requests only, sender-constrained (DPoP) tokens.
+        dpop_bound_access_tokens=spec.dpop_bound_access_tokens or spec.fapi2,
+        backchannel_logout_uri=spec.backchannel_logout_uri,
+        backchannel_logout_session_required=spec.backchannel_logout_session_required,
+        frontchannel_logout_uri=spec.frontchannel_logout_uri,
+        frontchannel_logout_session_required=spec.frontchannel_logout_session_required,
     )
+    if client.token_endpoint_auth_method == "client_secret_jwt":
+        client.secret_encrypted = seal_secret(client_id, secret)
     db.session.add(client)
     db.session.flush()
     audit.record(
@@ -150,6 +306,8 @@ def register(spec: ClientSpec) -> tuple[Client, str | None]:
 def new_secret(client: Client) -> str:
     secret = new_token(CLIENT_SECRET_PREFIX)
     client.secret_hash = token_hash(secret)
+    if client.token_endpoint_auth_method == "client_secret_jwt":
+        client.secret_encrypted = seal_secret(client.client_id, secret)
     audit.record("client_changed", client_id=client.client_id, change="new secret")
     return secret
 

@@ -64,14 +64,18 @@ class IntrospectionEndpoint(_Introspection):
             "active": True,
             "client_id": token.client_id,
             "scope": token.scope,
-            "token_type": "Bearer" if token.kind == "access" else "refresh_token",
+            "token_type": ("DPoP" if token.dpop_jkt else "Bearer")
+            if token.kind == "access"
+            else "refresh_token",
             "exp": token.expires_at,
             "iat": token.issued_at,
             "iss": services().settings.issuer,
             "aud": token.client_id,
         }
+        if token.dpop_jkt:
+            body["cnf"] = {"jkt": token.dpop_jkt}  # RFC 9449 §6.2
         if token.citizen is not None:
-            body["sub"] = token.citizen.subject
+            body["sub"] = token.subject or token.citizen.subject
             if token.auth_time:
                 body["auth_time"] = token.auth_time
             if token.acr:

@@ -13,8 +13,9 @@ must pass the requests it concerns on to this endpoint.
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc7636 import CodeChallenge
+from flask import g
 from sqlalchemy import select, update
 
 from ..clock import now
@@ -25,7 +26,15 @@ from ..security import audit
 from . import tokens
 from .claims import CITIZEN_SCOPES
 
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"]
+
+
+def dpop_binding(client) -> str | None:
+    """The DPoP key the new tokens are bound to (the token view checked the request's proof)."""
+    jkt = g.get("dpop_jkt")
+    if jkt is None and client.dpop_bound_access_tokens:
+        raise InvalidRequestError(description="This portal's tokens must be DPoP-bound: send a DPoP proof.")
+    return jkt
 
 
 class CredentialReplayed(InvalidGrantError):
@@ -87,6 +96,8 @@ class IdTokenOnResponse:
             nonce=code.nonce if code is not None else None,
             access_token=token["access_token"],
             key=grant.signing_key,
+            requested=code.id_token_claims if code is not None else None,
+            scopes=set(token.get("scope", "").split()),
         )
 
 
@@ -149,6 +160,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code.grant_id,
             self.auth_context,
             signing_kid=self.signing_key.kid if "openid" in token.get("scope", "").split() else None,
+            dpop_jkt=dpop_binding(self.request.client),
         )
 
     def delete_authorization_code(self, authorization_code):
@@ -187,6 +199,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if row.expires_at <= now() or row.citizen is None or not row.citizen.is_active:
             return None
+        if row.dpop_jkt is not None and row.dpop_jkt != g.get("dpop_jkt"):
+            return None  # RFC 9449 §5: only the key it is bound to can refresh it
         return row
 
     def authenticate_user(self, refresh_token):
@@ -216,6 +230,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             self.auth_context,
             signing_kid=self.signing_key.kid if "openid" in token.get("scope", "").split() else None,
             event="tokens_refreshed",
+            dpop_jkt=dpop_binding(self.request.client),
         )
 
     def revoke_old_credential(self, refresh_token):
@@ -254,4 +269,5 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             tokens.new_grant_id(),
             tokens.AuthContext(),
             grant_type="client_credentials",
+            dpop_jkt=dpop_binding(self.request.client),
         )

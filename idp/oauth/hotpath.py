@@ -38,7 +38,8 @@ FIND_CLIENT = select(
         for name in (
             "id", "client_id", "secret_hash", "scopes", "grant_types", "token_endpoint_auth_method",
             "is_public", "id_token_signed_response_alg", "access_token_ttl", "refresh_token_ttl",
-            "id_token_ttl",
+            "id_token_ttl", "subject_type", "sector", "dpop_bound_access_tokens",
+            "id_token_encrypted_response_alg",
         )
     )
 ).where(_CLIENT.c.client_id == bindparam("client_id"))
@@ -49,6 +50,23 @@ _CITIZEN_KEYS = [c.key for c in _CITIZEN_COLUMNS]
 FIND_TOKEN = (
     select(*_TOKEN.columns, *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS))
     .select_from(_TOKEN.outerjoin(_CITIZEN, _CITIZEN.c.id == _TOKEN.c.citizen_pk))
+    .where(_TOKEN.c.token_hash == bindparam("token_hash"))
+)
+
+
+# For userinfo, also whether the portal wants its answer as a JWT (signed or encrypted).
+FIND_TOKEN_FOR_USERINFO = (
+    select(
+        *_TOKEN.columns,
+        *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS),
+        _CLIENT.c.userinfo_signed_response_alg.is_not(None)
+        | _CLIENT.c.userinfo_encrypted_response_alg.is_not(None),
+    )
+    .select_from(
+        _TOKEN.outerjoin(_CITIZEN, _CITIZEN.c.id == _TOKEN.c.citizen_pk).outerjoin(
+            _CLIENT, _CLIENT.c.client_id == _TOKEN.c.client_id
+        )
+    )
     .where(_TOKEN.c.token_hash == bindparam("token_hash"))
 )
 
@@ -94,13 +112,17 @@ def authenticate(conn: lean.LeanConnection, client_id: str, secret: str, endpoin
     return client
 
 
-def _token_and_citizen(conn: lean.LeanConnection, value: str) -> tuple[lean.Record | None, ...]:
-    row = conn.first_values(FIND_TOKEN, {"token_hash": token_hash(value)})
+def _token_and_citizen(
+    conn: lean.LeanConnection, value: str, statement=FIND_TOKEN
+) -> tuple[lean.Record | None, ...]:
+    row = conn.first_values(statement, {"token_hash": token_hash(value)})
     if row is None:
         return None, None
-    split = len(_TOKEN_KEYS)
+    split, end = len(_TOKEN_KEYS), len(_TOKEN_KEYS) + len(_CITIZEN_KEYS)
     token = lean.Record(dict(zip(_TOKEN_KEYS, row[:split], strict=True)))
-    citizen = dict(zip(_CITIZEN_KEYS, row[split:], strict=True))
+    if statement is FIND_TOKEN_FOR_USERINFO:
+        token.wants_jwt = bool(row[end])
+    citizen = dict(zip(_CITIZEN_KEYS, row[split:end], strict=True))
     return token, (lean.Record(citizen) if citizen["id"] is not None else None)
 
 
@@ -111,6 +133,8 @@ def client_credentials(
     client = authenticate(conn, client_id, secret, "token")
     if client is None or not Client.check_grant_type(client, "client_credentials"):
         return None
+    if client.dpop_bound_access_tokens:
+        return None  # its tokens must be DPoP-bound: the full endpoint says so
     requested = set((scope or "").split())
     if requested - set(client.scopes) | (requested & CITIZEN_SCOPES):
         return None  # invalid_scope, answered by the full endpoint
@@ -160,6 +184,8 @@ def code_exchange(
     client = authenticate(conn, client_id, secret, "token")
     if client is None or not Client.check_grant_type(client, "authorization_code"):
         return None
+    if client.dpop_bound_access_tokens or client.id_token_encrypted_response_alg:
+        return None  # DPoP-bound tokens or an encrypted ID token: the full endpoint
     value = form["code"]
     if len(value) > 100 or not value.startswith(CODE_PREFIX):
         return None
@@ -194,7 +220,8 @@ def code_exchange(
     lean.execute(MARK_CONSUMED, {"code_id": code.id, "consumed_at": now()}, expected_rows=1)
     if openid:  # IdTokenOnResponse
         token["id_token"] = tokens.id_token(
-            client, citizen, ctx, nonce=code.nonce, access_token=token["access_token"], key=key
+            client, citizen, ctx, nonce=code.nonce, access_token=token["access_token"], key=key,
+            requested=code.id_token_claims, scopes=set(token.get("scope", "").split()),
         )
     lean.commit()
     return Answer(200, token)
@@ -211,6 +238,8 @@ def refresh(
     client = authenticate(conn, client_id, secret, "token")
     if client is None or not Client.check_grant_type(client, "refresh_token"):
         return None
+    if client.dpop_bound_access_tokens or client.id_token_encrypted_response_alg:
+        return None  # DPoP-bound tokens or an encrypted ID token: the full endpoint
     if len(value) > 200 or not value.startswith(REFRESH_TOKEN_PREFIX):
         return None
     old, citizen = _token_and_citizen(conn, value)
@@ -219,8 +248,8 @@ def refresh(
         return None
     if old.expires_at <= now() or citizen is None or not Citizen.is_active.fget(citizen):
         return None
-    if old.client_id != client.client_id:
-        return None
+    if old.client_id != client.client_id or old.dpop_jkt is not None:
+        return None  # another portal's token, or one bound to a DPoP key (the full endpoint checks)
     if scope and (not old.scope or not set(old.scope.split()).issuperset(scope.split())):
         return None  # invalid_scope
     scope = scope or old.scope
@@ -273,14 +302,16 @@ def introspection(
         "active": True,
         "client_id": token.client_id,
         "scope": token.scope,
-        "token_type": "Bearer" if token.kind == "access" else "refresh_token",
+        "token_type": ("DPoP" if token.dpop_jkt else "Bearer") if token.kind == "access" else "refresh_token",
         "exp": token.expires_at,
         "iat": token.issued_at,
         "iss": settings.issuer,
         "aud": token.client_id,
     }
+    if token.dpop_jkt:
+        body["cnf"] = {"jkt": token.dpop_jkt}  # RFC 9449 §6.2
     if citizen is not None:
-        body["sub"] = citizen.subject
+        body["sub"] = token.subject or citizen.subject
         if token.auth_time:
             body["auth_time"] = token.auth_time
         if token.acr:
@@ -293,19 +324,22 @@ def userinfo(conn: lean.LeanConnection, value: str) -> Answer | None:
     row that says which claims the portal received."""
     if len(value) > 200 or not value.startswith(ACCESS_TOKEN_PREFIX):
         return None
-    token, citizen = _token_and_citizen(conn, value)
-    if token is None or token.kind != "access" or not Token.is_live(token):
+    token, citizen = _token_and_citizen(conn, value, FIND_TOKEN_FOR_USERINFO)
+    if token is None or token.kind != "access" or not Token.is_live(token) or token.wants_jwt:
         conn.end_read()
-        return None
+        return None  # not live (the full endpoint says how), or a signed/encrypted answer
     if citizen is None or not Citizen.is_active.fget(citizen):
         conn.end_read()
         return None
+    if token.dpop_jkt is not None:
+        conn.end_read()
+        return None  # DPoP-bound: only with a proof, which the full endpoint checks
     scopes = set(token.scope.split())
     if "openid" not in scopes:
         conn.end_read()
         return None  # insufficient_scope
     conn.end_read()
-    claims = userinfo_claims(citizen, scopes)
+    claims = userinfo_claims(citizen, scopes, token.subject)
     history.record_release(token.citizen_pk, token.client_id, claims, "userinfo")
     lean.commit()
     return Answer(200, claims, userinfo=True)

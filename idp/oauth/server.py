@@ -6,7 +6,9 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from flask import Flask
 
+from . import assertions
 from .authorize import find_client
+from .device import DeviceCodeGrant
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .grants import (
     AuthorizationCodeGrant,
@@ -17,7 +19,12 @@ from .grants import (
 )
 from .tokens import access_token_ttl, generate_access_token, generate_refresh_token
 
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+GRANT_TYPES = (
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:device_code",
+)
 
 
 def _expires_in(client, grant_type: str) -> int:
@@ -32,6 +39,9 @@ def create_authorization_server(app: Flask) -> AuthorizationServer:
     server.register_grant(AuthorizationCodeGrant, [S256Only(required=True), IdTokenOnResponse()])
     server.register_grant(RefreshTokenGrant, [IdTokenOnResponse()])
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(DeviceCodeGrant, [IdTokenOnResponse()])
+    for method in assertions.METHODS:
+        server.register_client_auth_method(method, assertions.ClientAssertion(method))
     server.register_endpoint(RevocationEndpoint)
     server.register_endpoint(IntrospectionEndpoint)
     return server

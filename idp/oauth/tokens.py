@@ -27,6 +27,8 @@ from ..identity import history
 from ..models import Citizen, Client, Token
 from ..security import audit
 from ..services import services
+from . import encryption, subjects
+from .claims import userinfo as userinfo_claims
 
 
 @dataclass
@@ -73,6 +75,7 @@ def store(
     signing_kid: str | None = None,
     event: str = "tokens_issued",
     grant_type: str = "authorization_code",
+    dpop_jkt: str | None = None,
 ) -> None:
     """Add the token response's access and refresh tokens to the session (hashes only), and the
     audit event that says so."""
@@ -95,16 +98,20 @@ def store(
         acr=ctx.acr,
         amr=ctx.amr,
         sid=ctx.sid,
+        subject=subjects.subject_for(client, citizen.subject) if citizen else None,
         issued_at=at,
         signing_kid=signing_kid,
     )
     # Core INSERTs: nothing in the request reads these rows back, and the ORM unit of work would
     # cost more than the rest of the token request.
+    if dpop_jkt is not None:
+        token["token_type"] = "DPoP"  # RFC 9449 §5
     rows = [
         dict(
             token_hash=token_hash(token["access_token"]),
             kind="access",
             expires_at=at + int(token["expires_in"]),
+            dpop_jkt=dpop_jkt,
             **common,
         )
     ]
@@ -114,6 +121,9 @@ def store(
                 token_hash=token_hash(token["refresh_token"]),
                 kind="refresh",
                 expires_at=at + refresh_token_ttl(client),
+                # §5: a public client's refresh token is bound to its key; a confidential client's
+                # is already bound to the client's own authentication.
+                dpop_jkt=dpop_jkt if client.is_public else None,
                 **common,
             )
         )
@@ -201,6 +211,8 @@ def id_token(
     nonce: str | None,
     access_token: str | None,
     key=None,
+    requested: list[str] | None = None,
+    scopes: set[str] | None = None,
 ) -> str:
     """An ID token (OIDC Core §2) signed with the active key for the client's algorithm."""
     settings = services().settings
@@ -209,7 +221,7 @@ def id_token(
     at = now()
     claims = {
         "iss": settings.issuer,
-        "sub": citizen.subject,
+        "sub": subjects.subject_for(client, citizen.subject),
         "aud": client.client_id,
         "iat": at,
         "exp": at + (client.id_token_ttl or settings.id_token_ttl),
@@ -222,10 +234,15 @@ def id_token(
     }
     if access_token:
         claims["at_hash"] = half_hash(access_token, alg)
+    if requested and scopes:
+        # The claims parameter's id_token members, within what the granted scopes release.
+        released = userinfo_claims(citizen, scopes)
+        claims.update({name: released[name] for name in requested if name in released})
     claims = {k: v for k, v in claims.items() if v is not None}
     history.record_release(citizen.id, client.client_id, claims, "id_token")  # the access history
     header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
     with warnings.catch_warnings():
         # joserfc flags the name "EdDSA" (RFC 9864 prefers "Ed25519"); portals' libraries know "EdDSA".
         warnings.simplefilter("ignore", SecurityWarning)
-        return jwt.encode(header, claims, key, algorithms=[alg])
+        signed = jwt.encode(header, claims, key, algorithms=[alg])
+    return encryption.id_token_for(client, signed)

@@ -13,7 +13,7 @@ from flask_limiter.util import get_remote_address
 
 from ..config import Settings
 
-TOKEN_ENDPOINTS = ("oidc.token", "oidc.revoke", "oidc.introspect")
+TOKEN_ENDPOINTS = ("oidc.token", "oidc.revoke", "oidc.introspect", "par.push")
 SEND_CODE_ENDPOINTS = ("signup.resend_signup", "signup.contact_send", "recovery.forgot_submit")
 CHECK_CODE_ENDPOINTS = (
     "signup.verify_signup_submit",
@@ -21,6 +21,10 @@ CHECK_CODE_ENDPOINTS = (
     "recovery.reset_submit",
     "recovery.change_submit",
 )
+CLIENT_REGISTRATION_ENDPOINTS = ("registration.register", "registration.configuration")
+# A kiosk asking for codes counts like the token endpoint; a person typing codes like other codes.
+DEVICE_TOKEN_ENDPOINTS = ("device.authorize_device",)
+DEVICE_CODE_ENDPOINTS = ("device.verify", "device.decide")
 
 
 def init_app(app: Flask, settings: Settings) -> Limiter:
@@ -52,7 +56,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     )
     for scope, limit, endpoints in (
         ("send_code", settings.ratelimit_send_code, SEND_CODE_ENDPOINTS),
-        ("check_code", settings.ratelimit_check_code, CHECK_CODE_ENDPOINTS),
+        ("check_code", settings.ratelimit_check_code, CHECK_CODE_ENDPOINTS + DEVICE_CODE_ENDPOINTS),
     ):
         shared = limiter.shared_limit(limit, scope=scope)
         for endpoint in endpoints:
@@ -63,7 +67,12 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
         scope="token",
         exempt_when=lambda: bool(request.environ.get("idp.hotpath.rate_limit_counted")),
     )
-    for endpoint in TOKEN_ENDPOINTS:
+    for endpoint in TOKEN_ENDPOINTS + DEVICE_TOKEN_ENDPOINTS:
         views[endpoint] = token_limit(views[endpoint])
+    client_registration_limit = limiter.shared_limit(
+        settings.ratelimit_client_registration, scope="client-registration"
+    )
+    for endpoint in CLIENT_REGISTRATION_ENDPOINTS:
+        views[endpoint] = client_registration_limit(views[endpoint])
     app.extensions["idp.limiter"] = limiter
     return limiter

@@ -19,7 +19,17 @@ from .i18n import t
 
 log = logging.getLogger(__name__)
 
-API_PATHS = ("/token", "/userinfo", "/introspect", "/revoke", "/jwks.json", "/.well-known/")
+API_PATHS = (
+    "/token",
+    "/userinfo",
+    "/introspect",
+    "/revoke",
+    "/connect/",
+    "/par",
+    "/device_authorization",
+    "/jwks.json",
+    "/.well-known/",
+)
 
 
 def wants_json() -> bool:

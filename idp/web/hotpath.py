@@ -67,7 +67,8 @@ class HotPath:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
         handler = self.routes.get((method, path))
-        if handler is None or environ.get("QUERY_STRING"):
+        if handler is None or environ.get("QUERY_STRING") or "HTTP_DPOP" in environ:
+            # A DPoP proof is checked by the full endpoint (idp/oauth/dpop.py).
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         given = environ.get("HTTP_X_REQUEST_ID", "")

@@ -66,6 +66,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Bạn đã đăng xuất. Hãy đóng trình duyệt nếu dùng máy chung.",
         "en": "You are logged out. Close the browser if this is a shared device.",
     },
+    "logging_out_of_portals": {
+        "vi": "Đang đăng xuất khỏi các cổng dịch vụ bạn đã dùng…",
+        "en": "Logging you out of the portals you used…",
+    },
+    "back_to_portal": {"vi": "Quay lại cổng dịch vụ", "en": "Back to the portal"},
+    "device_title": {"vi": "Đăng nhập trên máy kiosk", "en": "Log in on a kiosk"},
+    "device_enter": {
+        "vi": "Nhập mã hiện trên màn hình máy kiosk (8 chữ cái).",
+        "en": "Type the code shown on the kiosk screen (8 letters).",
+    },
+    "device_code_label": {"vi": "Mã trên máy kiosk", "en": "Code on the kiosk"},
+    "device_code_unknown": {
+        "vi": "Mã không đúng hoặc đã hết hạn. Hãy xem lại mã trên máy kiosk.",
+        "en": "This code is wrong or has expired. Check the code on the kiosk.",
+    },
+    "device_check": {
+        "vi": "Hãy chắc chắn mã này giống mã trên máy kiosk trước mặt bạn:",
+        "en": "Make sure this code is the one on the kiosk in front of you:",
+    },
+    "device_done": {
+        "vi": "Xong. Máy kiosk sẽ tiếp tục trong vài giây. Nhớ đăng xuất trên máy kiosk khi dùng xong.",
+        "en": "Done. The kiosk continues in a few seconds. Remember to log out on the kiosk when you finish.",
+    },
+    "device_denied": {
+        "vi": "Bạn đã từ chối. Máy kiosk sẽ không được đăng nhập.",
+        "en": "You said no. The kiosk will not be logged in.",
+    },
     "connected_portals": {"vi": "Các cổng dịch vụ bạn đã cho phép", "en": "Portals you share with"},
     "withdraw": {"vi": "Rút lại sự đồng ý", "en": "Stop sharing"},
     "no_portals": {"vi": "Bạn chưa cho phép cổng dịch vụ nào.", "en": "You do not share with any portal."},

@@ -28,7 +28,10 @@ def finish_login(
     if interaction is not None:
         interaction.login_done_at = row.auth_time
     db.session.commit()
+    after = session.get("after_login")
     session.clear()  # a new CSRF token for the logged-in browser
+    if interaction is None and target is None and isinstance(after, dict) and after.get("page") == "device":
+        target = url_for("device.verify", user_code=str(after.get("user_code", ""))[:20])
     if interaction is not None:
         target = url_for("oidc.resume", interaction=interaction.id)
     target = target or url_for("auth.home")

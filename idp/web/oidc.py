@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -17,14 +18,15 @@ from flask import (
     url_for,
 )
 
-from ..clock import now
 from ..extensions import csrf, db
 from ..identity import history, sessions
-from ..oauth import authorize, logout
+from ..oauth import authorize, dpop, encryption, frontchannel, logout, subjects
 from ..oauth import tokens as token_store
+from ..oauth.assertions import SIGNED_ALGS
 from ..oauth.claims import userinfo as userinfo_claims
 from ..oauth.errors import ProtocolError
 from ..security import audit
+from ..security.headers import CSP
 from ..services import services
 from . import cookies
 from .i18n import negotiate, use_locale
@@ -79,7 +81,7 @@ def answer(
         db.session.commit()
         return to_portal(req, authorize.response_params(req, code=code))
     if interaction is None:
-        interaction = authorize.park(multi_params(), req)
+        interaction = authorize.park(req)
     db.session.commit()
     endpoint = {"login": "auth.login", "step_up": "second_factor.page"}.get(
         decision.action, "auth.consent_page"
@@ -168,7 +170,37 @@ def _claimed_client_id() -> str | None:
 @bp.post("/token")
 @csrf.exempt
 def token() -> Response:
-    return _authlib(lambda server: server.create_token_response())
+    try:
+        proof_header = dpop.header_value(request.headers)
+        proof = None
+        if proof_header is not None:
+            proof = dpop.verify(proof_header, "POST", "/token", need_nonce=services().settings.dpop_nonce)
+    except dpop.ProofError as exc:
+        return _dpop_refused(exc)
+    g.dpop_jkt = proof.jkt if proof else None
+    response = _authlib(lambda server: server.create_token_response())
+    if proof is not None:
+        response.headers[dpop.NONCE_HEADER] = dpop.current_nonce()
+    return response
+
+
+def _dpop_refused(exc: dpop.ProofError) -> Response:
+    """400 with the DPoP error; the nonce to use when that is what was missing (RFC 9449 §8)."""
+    db.session.rollback()
+    audit.record(
+        "token_request_failed",
+        "failure",
+        client_id=_claimed_client_id(),
+        endpoint=request.path,
+        error=exc.error,
+        grant_type=request.form.get("grant_type"),
+    )
+    db.session.commit()
+    response = jsonify(error=exc.error, error_description=exc.description)
+    response.status_code = 400
+    response.headers["Cache-Control"] = "no-store"
+    response.headers[dpop.NONCE_HEADER] = dpop.current_nonce()
+    return response
 
 
 @bp.post("/revoke")
@@ -186,10 +218,14 @@ def introspect() -> Response:
 # --- userinfo (OIDC Core §5.3, RFC 6750) -----------------------------------------------------
 # A GET with a live token is answered by the hot path (idp/oauth/hotpath.py userinfo) with the
 # same rules and access-history row: a rule added here goes there too.
-def _bearer_error(status: int, error: str | None, description: str | None) -> Response:
+def _bearer_error(
+    status: int, error: str | None, description: str | None, scheme: str = "Bearer"
+) -> Response:
     response = jsonify({"error": error, "error_description": description} if error else {})
     response.status_code = status
-    challenge = 'Bearer realm="thainguyen-id"'
+    challenge = f'{scheme} realm="thainguyen-id"'
+    if scheme == "DPoP":
+        challenge += f', algs="{" ".join(SIGNED_ALGS)}"'
     if error:
         challenge += f', error="{error}", error_description="{description}"'
     response.headers["WWW-Authenticate"] = challenge
@@ -202,7 +238,8 @@ def _presented_token() -> tuple[str | None, int]:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
+        if scheme.lower() in ("bearer", "dpop") and value.strip():
+            g.token_scheme = "DPoP" if scheme.lower() == "dpop" else "Bearer"
             found.append(value.strip())
         else:
             found.append(None)
@@ -222,16 +259,49 @@ def userinfo() -> Response:
     row = token_store.find(value, kind="access")
     if row is None or not row.is_live() or row.citizen is None or not row.citizen.is_active:
         return _bearer_error(401, "invalid_token", "The access token is not valid.")
+    refused = _check_sender(row, value)
+    if refused is not None:
+        return refused
     scopes = set(row.scope.split())
     if "openid" not in scopes:
         return _bearer_error(403, "insufficient_scope", "The access token lacks the openid scope.")
-    claims = userinfo_claims(row.citizen, scopes)
+    claims = userinfo_claims(row.citizen, scopes, row.subject)
+    portal = authorize.find_client(row.client_id)
+    if portal is None:
+        return _bearer_error(401, "invalid_token", "The access token is not valid.")
     history.record_release(row.citizen_pk, row.client_id, claims, "userinfo")  # the access history
     db.session.commit()
-    response = jsonify(claims)
+    if portal.userinfo_signed_response_alg or portal.userinfo_encrypted_response_alg:
+        body, mimetype = encryption.userinfo_body(portal, claims)  # OIDC Core §5.3.2
+        response = Response(body, mimetype=mimetype)
+    else:
+        response = jsonify(claims)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def _check_sender(row, value: str) -> Response | None:
+    """RFC 9449 §7: a DPoP-bound token needs the DPoP scheme and a proof by its key; a bearer
+    token may not pretend to be DPoP-bound."""
+    scheme = g.get("token_scheme", "Bearer")
+    if row.dpop_jkt is None:
+        if scheme == "DPoP":
+            return _bearer_error(401, "invalid_token", "This access token is not DPoP-bound.", "DPoP")
+        return None
+    if scheme != "DPoP":
+        return _bearer_error(
+            401, "invalid_token", "This access token is DPoP-bound: use the DPoP scheme.", "DPoP"
+        )
+    try:
+        proof = dpop.verify(
+            dpop.header_value(request.headers), request.method, "/userinfo", access_token=value
+        )
+    except dpop.ProofError as exc:
+        return _bearer_error(401, exc.error, exc.description, "DPoP")
+    if proof.jkt != row.dpop_jkt:
+        return _bearer_error(401, "invalid_token", "The DPoP proof is signed by another key.", "DPoP")
+    return None
 
 
 # --- RP-initiated logout ----------------------------------------------------------------------
@@ -248,7 +318,9 @@ def end_session() -> Response:
     req = logout.validate(params)
     session = sessions.find(cookies.session_cookie())
     hint_matches = (
-        session is not None and req.hint_subject is not None and req.hint_subject == session.citizen.subject
+        session is not None
+        and req.hint_subject is not None
+        and req.hint_subject == subjects.subject_for(req.client, session.citizen.subject)
     )
     if session is not None and not hint_matches:
         # Without proof that the portal speaks for this session, the citizen confirms (no
@@ -271,19 +343,24 @@ def confirm_logout() -> Response:
 
 
 def finish_logout(req: logout.LogoutRequest, session) -> Response:
+    frames = frontchannel.frames(session.sid) if session is not None else []
     if session is not None:
-        session.ended_at = now()
+        sessions.end_row(session)
         token_store.revoke_session_access_tokens(session.sid)
         audit.record(
             "logout", citizen_pk=session.citizen_pk, client_id=req.client.client_id if req.client else None
         )
     db.session.commit()
-    if req.post_logout_redirect_uri:
-        target = req.post_logout_redirect_uri
-        if req.state:
-            target += ("&" if "?" in target else "?") + urlencode({"state": req.state})
+    target = req.post_logout_redirect_uri
+    if target and req.state:
+        target += ("&" if "?" in target else "?") + urlencode({"state": req.state})
+    if frames:
+        # Front-channel logout: the portals' pages load in frames, then the citizen goes on.
+        response = Response(render_template("logged_out.html", frames=frames, target=target))
+        response.headers["Content-Security-Policy"] = f"{CSP}; frame-src {frontchannel.frame_sources(frames)}"
+    elif target:
         response = redirect(target, code=302)
     else:
-        response = Response(render_template("logged_out.html"))
+        response = Response(render_template("logged_out.html", frames=[], target=None))
     cookies.clear_session_cookie(response)
     return response

@@ -377,3 +377,61 @@ def test_users_show_tells_an_operator_who_it_is_and_never_the_password_hash(
     assert body["citizen_id"] == citizen["citizen_id"] and body["live_sessions"] == 1
     assert body["shares_with"][0]["name"] == "Cổng Bảo hiểm xã hội"
     assert "argon2" not in shown.stdout and "password" not in shown.stdout
+
+
+def test_an_operator_issues_a_registration_token_that_registers_one_portal(idp, client):
+    result = idp("clients", "issue-registration-token", "--label", "Nhà cung cấp B", "--uses", "1")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.split("registration token:")[1].split()[0]
+    body = {"client_name": "Cổng B", "redirect_uris": ["https://b.example/cb"], "scope": "openid profile"}
+
+    first = client.post("/connect/register", json=body, headers={"Authorization": f"Bearer {token}"})
+    second = client.post("/connect/register", json=body, headers={"Authorization": f"Bearer {token}"})
+
+    assert first.status_code == 201 and second.status_code == 401
+    assert idp("clients", "show", first.get_json()["client_id"]).returncode == 0
+
+
+def test_a_registration_token_asking_for_an_unknown_scope_is_refused(idp):
+    result = idp("clients", "issue-registration-token", "--label", "x", "--scope", "everything")
+
+    assert result.returncode != 0 and "unknown scope" in result.stderr
+
+
+def test_a_portal_registered_with_its_public_keys_authenticates_with_them(idp, client, tmp_path):
+    from joserfc.jwk import ECKey
+
+    from tests.http.test_client_assertions import assertion, token_with
+
+    key = ECKey.generate_key("P-256", parameters={"kid": "cli-1"}, private=True)
+    jwks = tmp_path / "portal-keys.json"
+    jwks.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+    result = idp("clients", "create", "--name", "Cổng khóa", "--grant-type", "client_credentials",
+                 "--scope", "api:read", "--auth-method", "private_key_jwt", "--jwks-file", str(jwks),
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+
+    assert created["client_secret"] is None
+    assert token_with(client, assertion(created["client_id"], key)).status_code == 200
+
+
+def test_private_key_jwt_without_keys_is_refused_by_the_cli(idp):
+    result = idp("clients", "create", "--name", "x", "--grant-type", "client_credentials",
+                 "--auth-method", "private_key_jwt")
+
+    assert result.returncode != 0 and "jwks" in result.stderr
+
+
+def test_an_operator_registers_a_portal_for_encrypted_id_tokens(app, idp, tmp_path):
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, parameters={"use": "enc"}, private=True)
+    keys = tmp_path / "enc.json"
+    keys.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+
+    result = idp("clients", "create", "--name", "Cổng y tế", "--redirect-uri", "https://yte.example/cb",
+                 "--jwks-file", str(keys), "--encrypt-id-token", "RSA-OAEP-256", "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id_token_encrypted_response_alg"] == "RSA-OAEP-256"

@@ -230,11 +230,14 @@ def test_unknown_code_challenge_method_is_refused(client, make_portal):
     assert_portal_error(get_authorize(client, params), portal, params, "invalid_request")
 
 
-def test_request_object_is_refused_with_request_not_supported(client, make_portal):
+def test_an_unsigned_request_object_is_refused_on_a_page(client, make_portal):
     portal = make_portal()
     params = authorize_params(portal, request="eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.")
 
-    assert_portal_error(get_authorize(client, params), portal, params, "request_not_supported")
+    response = get_authorize(client, params)
+
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "invalid_request_object" in response.get_data(as_text=True)
 
 
 def test_request_uri_is_refused_with_request_uri_not_supported(client, make_portal):

@@ -187,3 +187,22 @@ def test_a_level_2_session_satisfies_later_level_2_requests_without_asking_again
 
     assert page.status == 302 and "code=" in page.location
     assert id_token_claims(client, portal, page, params)["acr"] == LOA2
+
+
+def test_a_portals_default_acr_values_apply_when_it_asks_for_none(client, app, make_citizen, make_portal):
+    citizen, portal = make_citizen(), make_portal(default_acr_values=[LOA2])
+    browser = logged_in_at_level_1(client, citizen, make_portal())
+    app_factor = enrol_totp(app, citizen)
+
+    page, params = authorize(browser, portal)
+
+    assert 'name="code"' in page.text  # stepped up as if it had sent acr_values
+    page = second_step(browser, page, method="totp", code=code_now(app_factor["secret"]))
+    assert id_token_claims(client, portal, page, params)["acr"] == LOA2
+
+
+def test_default_acr_values_must_be_levels_we_offer(make_portal):
+    from idp.oauth.clients import InvalidClientMetadata
+
+    with pytest.raises(InvalidClientMetadata, match="default_acr_values"):
+        make_portal(default_acr_values=["urn:other:loa:9"])

@@ -49,6 +49,18 @@ def test_the_token_endpoints_share_one_limit_and_answer_in_json(make_app):
     assert "Retry-After" in blocked.headers
 
 
+def test_dynamic_registration_is_limited_per_client_ip_and_answers_in_json(make_app):
+    web = make_app(ratelimit_client_registration="2/hour").test_client()
+    web.post("/connect/register", json={})
+    web.get("/connect/register/some-portal")
+
+    blocked = web.post("/connect/register", json={})
+
+    assert blocked.status_code == 429
+    assert blocked.get_json()["error"] == "temporarily_unavailable"
+    assert "Retry-After" in blocked.headers
+
+
 @pytest.fixture
 def redis_storage():
     try:

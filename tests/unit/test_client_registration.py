@@ -104,8 +104,8 @@ def test_malformed_custom_scopes_are_refused(scope):
         clients.validate(spec(scopes=["openid", scope]))
 
 
-@pytest.mark.parametrize("method", ["none", "private_key_jwt", "client_secret_jwt"])
-def test_confidential_portal_needs_a_secret_based_auth_method(method):
+@pytest.mark.parametrize("method", ["none", "tls_client_auth"])
+def test_confidential_portal_needs_a_supported_auth_method(method):
     with pytest.raises(InvalidClientMetadata, match="token_endpoint_auth_method"):
         clients.validate(spec(token_endpoint_auth_method=method))
 
