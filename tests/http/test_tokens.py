@@ -277,7 +277,7 @@ def test_missing_code_is_invalid_request(client, make_portal):
 
 
 @pytest.mark.parametrize("grant_type",
-                         ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"])
+                         ["password", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer"])
 def test_unsupported_grant_type_is_refused(client, make_portal, grant_type):
     portal = make_portal()
 
