@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint translations bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ test: $(STAMP)  ## the whole suite (IDP_TEST_DATABASE_URL=postgresql://… to ru
 
 lint: $(STAMP)
 	$(BIN)/ruff check idp tests examples bench
+
+translations: $(STAMP)  ## after changing page text: collect the Vietnamese messages, then write their English in messages.po and run this again
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k NC_:1c,2 -k _l -k pgettext:1c,2 --no-location --sort-output \
+	  -o idp/translations/messages.pot .
+	$(BIN)/pybabel -q update -i idp/translations/messages.pot -d idp/translations -l en \
+	  --no-fuzzy-matching
+	$(BIN)/pybabel -q compile -d idp/translations -l en
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .oauth.discovery import document
     from .oauth.server import create_authorization_server
     from .security import headers, ratelimit, request_id
-    from .web import auth, device, errors, health, oidc, par, registration
+    from .web import auth, device, errors, health, i18n, oidc, par, registration
     from .web.i18n import remember_language, t
     from .web.params import check_encoding
 
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app, settings.https)
     app.jinja_env.globals.update(t=t)
+    i18n.init_app(app)
     app.after_request(remember_language)
     app.context_processor(_template_context)
 

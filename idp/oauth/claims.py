@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import force_locale, pgettext
+
 from ..models import Citizen
 
 # scope → claims released by userinfo (OIDC Core §5.4, plus the province's own `citizen`).
@@ -18,26 +20,29 @@ STANDARD_SCOPES = tuple(SCOPE_CLAIMS)
 # Scopes about a citizen: meaningless (and refused) for a client_credentials token.
 CITIZEN_SCOPES = frozenset(STANDARD_SCOPES)
 
-# What the consent page says for each scope: Vietnamese first, English second.
-SCOPE_LABELS: dict[str, dict[str, str]] = {
-    "openid": {
-        "vi": "Biết bạn là ai (mã định danh riêng cho cổng này)",
-        "en": "Know who you are (an identifier for this portal)",
-    },
-    "profile": {"vi": "Họ tên, ngày sinh, giới tính", "en": "Your name, date of birth and gender"},
-    "email": {"vi": "Địa chỉ thư điện tử (email)", "en": "Your email address"},
-    "phone": {"vi": "Số điện thoại", "en": "Your phone number"},
-    "address": {"vi": "Địa chỉ nơi ở", "en": "Your home address"},
-    "offline_access": {
-        "vi": "Giữ kết nối khi bạn không dùng cổng (không cần đăng nhập lại)",
-        "en": "Stay connected when you are not using the portal",
-    },
-    "citizen": {"vi": "Số căn cước công dân (CCCD)", "en": "Your citizen ID (CCCD) number"},
+
+# What the consent page says for each scope: the Vietnamese msgid (English in messages.po).
+def NC_(context: str, text: str) -> tuple[str, str]:
+    return context, text
+
+
+SCOPE_LABELS: dict[str, tuple[str, str]] = {
+    "openid": NC_("scope", "Biết bạn là ai (mã định danh riêng cho cổng này)"),
+    "profile": NC_("scope", "Họ tên, ngày sinh, giới tính"),
+    "email": NC_("scope", "Địa chỉ thư điện tử (email)"),
+    "phone": NC_("scope", "Số điện thoại"),
+    "address": NC_("scope", "Địa chỉ nơi ở"),
+    "offline_access": NC_("scope", "Giữ kết nối khi bạn không dùng cổng (không cần đăng nhập lại)"),
+    "citizen": NC_("scope", "Số căn cước công dân (CCCD)"),
 }
 
 
 def scope_label(scope: str, locale: str) -> str:
-    return SCOPE_LABELS.get(scope, {}).get(locale, scope)
+    """What a scope gives, in plain words, in ``locale`` (the consent and account pages)."""
+    if scope not in SCOPE_LABELS:
+        return scope
+    with force_locale(locale):
+        return pgettext(*SCOPE_LABELS[scope])
 
 
 def all_claims() -> list[str]:
