@@ -792,7 +792,10 @@ def render_section(data: dict, peer: dict | None) -> list[str]:
             continue
         label = LABELS[flow]
         if "failed" in r:
-            lines.append(f"| {label} | failed: {r['failed'][:120]} |")
+            # One line of the error (a Node stack trace would break the table); the log has it all.
+            lines_ = [x.strip() for x in r["failed"].splitlines()]
+            reason = next((x for x in lines_ if x.startswith("Error")), lines_[0] if lines_ else "")
+            lines.append(f"| {label} | failed: {reason[:120].replace('|', '/')} |")
             continue
         unit = "/s" if flow not in ("full", "flowjs") else " flows/s"
         row = (
