@@ -25,13 +25,23 @@ def start(
     previous_cookie: str | None = None,
 ) -> tuple[str, BrowserSession]:
     """A new session with a fresh id (the old one, if any, ends: no session fixation)."""
-    if previous_cookie:
-        end(previous_cookie)
+    sid = secrets.token_urlsafe(24)
+    previous = find(previous_cookie)
+    if previous is not None and previous.citizen_pk == citizen.id:
+        # The same citizen logging in again (a step-up, prompt=login, max_age): a new cookie but
+        # the same `sid`, so the portals of this session stay in it, hear nothing now, and are
+        # told when it really ends. The old row keeps a retired sid that is never given out.
+        sid = previous.sid
+        previous.sid = f"{sid}~{secrets.token_hex(4)}"
+        previous.ended_at = now()
+        db.session.flush()  # the unique sid is free before the new row takes it
+    elif previous is not None:
+        end_row(previous)  # another citizen on this browser: the old session's portals are told
     cookie_value = new_token(SESSION_PREFIX)
     at = now()
     row = BrowserSession(
         session_hash=token_hash(cookie_value),
-        sid=secrets.token_urlsafe(24),
+        sid=sid,
         citizen_pk=citizen.id,
         auth_time=at,
         acr=acr,

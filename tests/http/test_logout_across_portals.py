@@ -249,3 +249,38 @@ def test_a_second_portal_in_the_same_session_is_told_too(client, make_citizen, m
     logout(client, signed_in)
 
     assert len(first_server.wait_for(1)) == 1 and len(second_server.wait_for(1)) == 1
+
+
+def test_logging_in_again_keeps_the_portals_in_the_session(client, make_citizen, make_portal, portal_server):
+    from tests.support import authorize_params
+
+    server = portal_server()
+    portal, citizen = make_portal(backchannel_logout_uri=server.uri), make_citizen()
+    first = log_in(client, citizen, portal)
+    page = login(FlaskBrowser(client), authorize_params(portal, prompt="login"), citizen["citizen_id"],
+                 citizen["password"])
+    assert page.status == 302
+    time.sleep(0.3)
+    assert server.tokens == []  # re-authentication is not a logout
+
+    logout(client, first)
+
+    token = jwt.decode(server.wait_for(1)[0], KeySet.import_key_set(client.get("/jwks.json").get_json()))
+    assert token.claims["sid"] == parts(first.id_token)[1]["sid"]
+
+
+def test_another_citizen_logging_in_on_the_same_browser_ends_the_first_ones_session(
+    client, make_citizen, make_portal, portal_server
+):
+    from tests.support import authorize_params
+
+    server = portal_server()
+    portal = make_portal(backchannel_logout_uri=server.uri)
+    first, second = make_citizen(), make_citizen()
+    log_in(client, first, portal)
+
+    page = login(FlaskBrowser(client), authorize_params(portal, prompt="login"), second["citizen_id"],
+                 second["password"])
+
+    assert page.status == 302
+    assert len(server.wait_for(1)) == 1
