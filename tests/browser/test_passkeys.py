@@ -7,7 +7,6 @@ http://localhost:<port> (loopback, a secure context) rather than the suite's htt
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -15,28 +14,15 @@ from sqlalchemy import select
 
 from idp.extensions import db
 from idp.models import BrowserSession, WebAuthnCredential
-from tests.e2e.conftest import LiveServer, _stop, _wait_until_ready
-from tests.e2e.environment import IDP, PROJECT_ROOT, free_port, idp_environment
+from tests.e2e.conftest import LiveServer, running_server
 
 LOA2 = "urn:thainguyen:id:loa:2"
 
 
 @pytest.fixture(scope="module")
 def localhost_server(app, settings, tmp_path_factory) -> Iterator[LiveServer]:
-    port = free_port()
-    url = f"http://localhost:{port}"
-    log_dir = tmp_path_factory.mktemp("passkey-server")
-    env = idp_environment(settings, IDP_ISSUER=url, IDP_LOG_LEVEL="WARNING")
-    with open(log_dir / "stdout.log", "wb") as out, open(log_dir / "stderr.log", "wb") as err:
-        process = subprocess.Popen(
-            [str(IDP), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"],
-            env=env, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-    server = LiveServer(url=url, process=process, log_dir=log_dir)
-    try:
-        _wait_until_ready(server)
+    with running_server(settings, tmp_path_factory.mktemp("passkey-server"), host="localhost") as server:
         yield server
-    finally:
-        _stop(process)
 
 
 def virtual_authenticator(page) -> None:

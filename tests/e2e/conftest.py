@@ -93,10 +93,12 @@ def live_server(app, settings, tmp_path_factory) -> Iterator[LiveServer]:
 
 
 @contextlib.contextmanager
-def running_server(settings, log_dir: Path, **env: str) -> Iterator[LiveServer]:
-    """A live server with the run's settings plus ``env`` (IDP_* variables), stopped on exit."""
+def running_server(settings, log_dir: Path, host: str = "127.0.0.1", **env: str) -> Iterator[LiveServer]:
+    """A live server with the run's settings plus ``env`` (IDP_* variables), stopped on exit. It
+    listens on loopback; ``host`` is the name in its issuer (localhost for WebAuthn, which refuses
+    an IP address as relying-party id)."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     env = idp_environment(settings, **{"IDP_ISSUER": url, "IDP_LOG_LEVEL": "WARNING", **env})
     with open(log_dir / "stdout.log", "wb") as out, open(log_dir / "stderr.log", "wb") as err:
         process = subprocess.Popen(
