@@ -232,7 +232,7 @@ def new_citizen_args(**override) -> tuple[list[str], dict]:
         "name": "Đỗ Thị Lan Anh",
         "birth_date": birth.isoformat(),
         "gender": "female",
-        "phone": f"09{random.randrange(10**8):08d}",
+        "phone": f"091{random.randrange(10**7):07d}",  # 091: a Vinaphone prefix; not every 09x is in use
         "email": f"lan{random.randrange(10**9)}@example.com",
     }
     person.update(override)
