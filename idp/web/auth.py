@@ -12,29 +12,15 @@ from ..oauth.errors import ProtocolError
 from ..security import audit
 from ..services import services
 from . import account, cookies, second_factor
-from .i18n import negotiate, t, use_locale, wait_message
+from .i18n import negotiate, t, wait_message
 from .login_session import finish_login
+from .pending import login_in_progress
 from .responses import to_portal
 
 bp = Blueprint("auth", __name__)
 
 MAX_IDENTIFIER = 254
 MAX_PASSWORD = 1024  # Argon2 takes any length; a cap stops a megabyte "password" costing CPU
-
-
-def _interaction_or_none():
-    raw = request.values.get("interaction")
-    if raw is None:
-        return None, None
-    interaction = authorize.find_interaction(raw)
-    if interaction is None:
-        raise ProtocolError("invalid_request", "expired", redirect=False)
-    try:
-        req = authorize.resume(interaction)
-    except authorize.RedirectableError as exc:
-        raise ProtocolError(exc.error.error, exc.error.description, redirect=False) from None
-    use_locale(negotiate(req.ui_locales))
-    return interaction, req
 
 
 @bp.get("/")
@@ -52,7 +38,7 @@ def withdraw_consent() -> Response:
 
 @bp.get("/login")
 def login() -> Response:
-    interaction, req = _interaction_or_none()
+    interaction, req = login_in_progress()
     return _login_form(interaction, req, identifier=req.login_hint if req else "")
 
 
@@ -82,7 +68,7 @@ def _refused(interaction, req, identifier: str, refusal) -> Response:
 
 @bp.post("/login")
 def login_submit() -> Response:
-    interaction, req = _interaction_or_none()
+    interaction, req = login_in_progress()
     identifier = request.form.get("identifier", "").strip()[:MAX_IDENTIFIER]
     password = request.form.get("password", "")
     if not identifier or not password or len(password) > MAX_PASSWORD:
@@ -126,7 +112,7 @@ def login_submit() -> Response:
 
 def _consent_request():
     """(interaction, request, session) of a pending consent, or a redirect to log in first."""
-    interaction, req = _interaction_or_none()
+    interaction, req = login_in_progress()
     if req is None:
         raise ProtocolError("invalid_request", "expired", redirect=False)
     current = sessions.find(cookies.session_cookie())

@@ -11,6 +11,7 @@ from flask import Response, request, url_for
 
 from ..models import Client, Interaction
 from ..oauth import authorize
+from ..oauth.errors import ProtocolError
 from .i18n import negotiate, t, use_locale
 
 MAX_ID = 64
@@ -18,6 +19,24 @@ MAX_ID = 64
 
 def interaction_row(raw: str | None) -> Interaction | None:
     return authorize.find_interaction((raw or "")[:MAX_ID] or None)
+
+
+def login_in_progress() -> tuple[Interaction | None, authorize.AuthorizationRequest | None]:
+    """(interaction, request) of the portal login the login pages serve, or (None, None) without
+    one. Unlike pending_login, an expired or no longer valid request is an error page: the login
+    and second-factor steps exist only to finish it."""
+    raw = request.values.get("interaction")
+    if raw is None:
+        return None, None
+    interaction = authorize.find_interaction(raw)
+    if interaction is None:
+        raise ProtocolError("invalid_request", "expired", redirect=False)
+    try:
+        req = authorize.resume(interaction)
+    except authorize.RedirectableError as exc:
+        raise ProtocolError(exc.error.error, exc.error.description, redirect=False) from None
+    use_locale(negotiate(req.ui_locales))
+    return interaction, req
 
 
 def pending_login(raw: str | None = None) -> tuple[str | None, Client | None]:

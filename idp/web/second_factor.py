@@ -27,8 +27,9 @@ from ..oauth import authorize
 from ..oauth.errors import ProtocolError
 from ..security import audit
 from . import cookies
-from .i18n import negotiate, t, use_locale, wait_message
+from .i18n import t, wait_message
 from .login_session import finish_login
+from .pending import login_in_progress
 
 bp = Blueprint("second_factor", __name__)
 
@@ -66,23 +67,8 @@ def step_up_url(interaction: Interaction) -> str:
     return url_for("second_factor.page", interaction=interaction.id)
 
 
-def _interaction():
-    raw = request.values.get("interaction")
-    if raw is None:
-        return None, None
-    interaction = authorize.find_interaction(raw)
-    if interaction is None:
-        raise ProtocolError("invalid_request", "expired", redirect=False)
-    try:
-        req = authorize.resume(interaction)
-    except authorize.RedirectableError as exc:
-        raise ProtocolError(exc.error.error, exc.error.description, redirect=False) from None
-    use_locale(negotiate(req.ui_locales))
-    return interaction, req
-
-
 def _step() -> Step:
-    interaction, req = _interaction()
+    interaction, req = login_in_progress()
     pending = session.get("mfa")
     if (
         isinstance(pending, dict)
