@@ -1,103 +1,231 @@
-"""Fill a benchmark database with N synthetic citizens and N issued tokens, then show the query
-plans of the hot lookups. Used by `bench/run.py --prefill N` for the cost-growth measurement
-(throughput with 1,000,000 citizens and tokens against an empty database).
+"""Fill a benchmark database with N synthetic citizens, N issued tokens and their N audit rows,
+then show the query plans of the hot statements. Used by `bench/run.py --growth N` (cost growth:
+throughput with 1,000,000 citizens and tokens against an empty database) and `--prefill N`.
+
+    IDP_... python bench/prefill.py N [--no-audit]      # prints one JSON line
+    IDP_... python bench/prefill.py 0 --plans-only      # only the plans (an empty database)
 
 Synthetic only: valid-shaped CCCD numbers from a counter, one shared password hash, random
-subjects; tokens are random hashes that no client holds.
+subjects; tokens are random hashes that no client holds (half access, half refresh, live for a
+day). Each issued token has its `tokens_issued` audit row, as the token endpoint writes one.
+
+The fill goes around the application on purpose (it is not what is measured): SQLite through the
+DB-API's executemany in big transactions, PostgreSQL through COPY. Then ANALYZE, as an operator
+would after a bulk load.
+
+The plans are those of the statements the hot path really runs (idp/oauth/hotpath.py), compiled
+for the database's dialect: EXPLAIN QUERY PLAN on SQLite, EXPLAIN (ANALYZE) on PostgreSQL for
+the reads (with a token and a citizen of the fill, so the plan is of a hit).
 """
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import json
 import secrets
 import sys
 import time
 import uuid
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from idp import create_app
 from idp.extensions import db
 from idp.identity.cccd import PROVINCE_CODES
-from idp.models import Citizen, Client, Token
+from idp.models import AuditEvent, Citizen, Client, Token
+from idp.oauth import hotpath
 
-BATCH = 20_000
+BATCH = 50_000
 PROVINCES = sorted(PROVINCE_CODES)
+# Tables big enough that a scan would show in the throughput; a scan of `clients` (a few rows)
+# is what PostgreSQL rightly chooses for a table of one page.
+BIG_TABLES = ("tokens", "citizens", "audit_events")
 
 
 def cccd(i: int) -> str:
-    # 1,000,000 serials per (province, birth year 1980): unique and valid-shaped (male, 1980).
+    # 1,000,000 serials per (province, birth year 1980): unique and valid-shaped (male, 1980);
+    # bench/seed.py uses 1990, so the two never collide.
     return f"{PROVINCES[i // 1_000_000]}080{i % 1_000_000:06d}"
 
 
-def fill(n: int) -> dict:
+CITIZEN_COLS = ("subject", "citizen_id", "full_name", "family_name", "given_name", "birth_date", "gender",
+                "phone_verified", "email_verified", "locale", "status", "password_hash", "created_at",
+                "updated_at")
+TOKEN_COLS = ("token_hash", "kind", "grant_id", "client_id", "citizen_pk", "scope", "auth_time", "acr", "amr",
+              "subject", "issued_at", "expires_at")
+AUDIT_COLS = ("at", "event_type", "outcome", "citizen_pk", "client_id", "actor", "details")
+
+
+def citizen_rows(start: int, stop: int, password_hash: str, now: int):
+    birth = dt.date(1980, 1, 1)
+    for i in range(start, stop):
+        yield (str(uuid.uuid4()), cccd(i), "Công Dân Thử Nghiệm", "Công", "Nghiệm", birth, "male",
+               False, False, "vi", "active", password_hash, now, now)
+
+
+def token_rows(start: int, stop: int, first_pk: int, n: int, client_id: str, now: int):
+    for i in range(start, stop):
+        yield (secrets.token_hex(32), "access" if i % 2 == 0 else "refresh", secrets.token_hex(16), client_id,
+               first_pk + i % n, "openid profile", now - 600, "urn:thainguyen:id:loa:1", '["pwd"]', None,
+               now - 60 - i % 3600, now + 86400)
+
+
+def audit_rows(start: int, stop: int, first_pk: int, n: int, client_id: str, now: int):
+    details = json.dumps({"grant_type": "authorization_code", "scope": "openid profile",
+                          "refresh_token_issued": True})
+    for i in range(start, stop):
+        yield (now - 60 - i % 3600, "tokens_issued", "success", first_pk + i % n, client_id, "portal", details)
+
+
+def bulk(raw, dialect: str, table: str, cols: tuple, rows) -> None:
+    cur = raw.cursor()
+    if dialect == "postgresql":
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        # table and columns are this module's constants; the values are bound
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"  # noqa: S608
+        cur.executemany(sql,
+                        [tuple(r.isoformat() if isinstance(r, dt.date) else r for r in row) for row in rows])
+    raw.commit()
+
+
+def fill(n: int, with_audit: bool = True) -> dict:
     app = create_app()
     with app.app_context():
         password_hash = app.extensions["idp"].passwords.hash(secrets.token_urlsafe(16))
         client_id = db.session.scalar(select(Client.client_id).where(Client.client_id == "bench-web"))
         first_pk = (db.session.scalar(select(func.max(Citizen.id))) or 0) + 1
-        now = int(time.time())
-        started = time.perf_counter()
-        citizens = Citizen.__table__
-        for start in range(0, n, BATCH):
-            rows = [{"subject": str(uuid.uuid4()), "citizen_id": cccd(i), "full_name": "Công Dân Thử Nghiệm",
-                     "family_name": "Công", "given_name": "Nghiệm", "birth_date": _birth(), "gender": "male",
-                     "phone": None, "phone_verified": False, "email": None, "email_verified": False,
-                     "address": None, "locale": "vi", "status": "active", "password_hash": password_hash,
-                     "created_at": now, "updated_at": now}
-                    for i in range(start, min(n, start + BATCH))]
-            db.session.execute(insert(citizens), rows)
-            db.session.commit()
-        citizens_s = time.perf_counter() - started
-        started = time.perf_counter()
-        tokens = Token.__table__
-        for start in range(0, n, BATCH):
-            rows = [{"token_hash": hashlib.sha256(secrets.token_bytes(16)).hexdigest(), "kind": "access",
-                     "grant_id": secrets.token_hex(16), "client_id": client_id,
-                     "citizen_pk": first_pk + (i % n), "scope": "openid profile", "auth_time": now,
-                     "acr": "urn:thainguyen:id:loa:1", "amr": ["pwd"], "sid": None, "signing_kid": None,
-                     "issued_at": now - 60, "expires_at": now + 86400, "used_at": None, "revoked_at": None}
-                    for i in range(start, min(n, start + BATCH))]
-            db.session.execute(insert(tokens), rows)
-            db.session.commit()
-        tokens_s = time.perf_counter() - started
-        dialect = db.session.get_bind().dialect.name
-        db.session.execute(text("ANALYZE"))
+        dialect = db.engine.dialect.name
         db.session.commit()
+        raw = db.engine.raw_connection()
+        if dialect == "sqlite":
+            # this connection only: the fill is not what is measured
+            raw.cursor().execute("PRAGMA synchronous=OFF")
+        now = int(time.time())
+        seconds = {}
+        jobs = [("citizens", CITIZEN_COLS, lambda a, b: citizen_rows(a, b, password_hash, now)),
+                ("tokens", TOKEN_COLS, lambda a, b: token_rows(a, b, first_pk, n, client_id, now))]
+        if with_audit:
+            jobs.append(("audit_events", AUDIT_COLS, lambda a, b: audit_rows(a, b, first_pk, n, client_id, now)))
+        for table, cols, rows in jobs:
+            started = time.perf_counter()
+            for start in range(0, n, BATCH):
+                bulk(raw, dialect, table, cols, rows(start, min(n, start + BATCH)))
+            seconds[table] = round(time.perf_counter() - started, 1)
+            print(f"  filled {table}: {n:,} rows in {seconds[table]} s", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        cur = raw.cursor()
+        cur.execute("ANALYZE")
+        raw.commit()
+        seconds["analyze"] = round(time.perf_counter() - started, 1)
+        raw.close()
+        counts = row_counts()
         plans = query_plans(dialect)
-        counts = {"citizens": db.session.scalar(select(func.count()).select_from(Citizen)),
-                  "tokens": db.session.scalar(select(func.count()).select_from(Token))}
-    return {"rows": n, "citizens_seconds": round(citizens_s, 1), "tokens_seconds": round(tokens_s, 1),
-            "counts": counts, "plans": plans}
+    return {"rows": n, "seconds": seconds, "fill_seconds": round(sum(seconds.values()), 1),
+            "counts": counts, "plans": plans, "audit": with_audit}
 
 
-def _birth():
-    import datetime as dt
+def row_counts() -> dict:
+    return {name: db.session.scalar(select(func.count()).select_from(model))
+            for name, model in (("citizens", Citizen), ("tokens", Token), ("audit_events", AuditEvent))}
 
-    return dt.date(1980, 1, 1)
 
-
-HOT = {
-    "token by hash (userinfo, introspection, refresh)":
-        "SELECT * FROM tokens LEFT OUTER JOIN citizens ON citizens.id = tokens.citizen_pk "
-        "WHERE tokens.token_hash = 'x'",
-    "client by client_id (every token request)": "SELECT * FROM clients WHERE client_id = 'bench-web'",
-    "citizen by CCCD (login)": "SELECT * FROM citizens WHERE citizen_id = '019080000001'",
-    "revoke a grant (replay, refresh reuse)": "UPDATE tokens SET revoked_at = 1 WHERE grant_id = 'x'",
-    "session by cookie hash": "SELECT * FROM browser_sessions WHERE session_hash = 'x'",
-}
+# --- the hot statements and their plans ---------------------------------------------------------
+def hot_statements() -> list[tuple[str, object, dict]]:
+    """(name, statement, parameters): what the hot path runs, with values of the fill."""
+    token = db.session.execute(
+        select(Token.token_hash, Token.citizen_pk, Token.id).order_by(Token.id.desc()).limit(1)
+    ).first()
+    token_hash, citizen_pk, token_id = token if token else ("0" * 64, 1, 1)
+    citizen_id = db.session.scalar(select(Citizen.citizen_id).order_by(Citizen.id.desc()).limit(1)) or "0"
+    citizens = Citizen.__table__
+    tokens = Token.__table__
+    return [
+        ("client read (every token, introspection, refresh request: FIND_CLIENT)",
+         hotpath.FIND_CLIENT, {"client_id": "bench-web"}),
+        ("userinfo: token + citizen (+ client) in one read (FIND_TOKEN_FOR_USERINFO)",
+         hotpath.FIND_TOKEN_FOR_USERINFO, {"token_hash": token_hash}),
+        ("introspection / refresh: token + citizen (FIND_TOKEN)", hotpath.FIND_TOKEN, {"token_hash": token_hash}),
+        ("token insert: the foreign-key check of tokens.citizen_pk (citizens by primary key)",
+         select(citizens.c.id).where(citizens.c.id == bindparam("id")), {"id": citizen_pk}),
+        ("token insert: the unique check of tokens.token_hash",
+         select(tokens.c.id).where(tokens.c.token_hash == bindparam("token_hash")), {"token_hash": token_hash}),
+        ("refresh rotation: old token marked used (MARK_USED)", hotpath.MARK_USED,
+         {"token_id": token_id, "used_at": 1}),
+        ("login: citizen by CCCD number", select(citizens.c.id, citizens.c.password_hash)
+         .where(citizens.c.citizen_id == bindparam("citizen_id")), {"citizen_id": citizen_id}),
+    ]
 
 
 def query_plans(dialect: str) -> dict:
     plans = {}
-    for name, sql in HOT.items():
-        explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
-        rows = db.session.execute(text(explain + sql)).all()
-        plans[name] = [" ".join(str(c) for c in row[-1:]) for row in rows]
-        db.session.rollback()
+    engine = db.engine
+    for name, stmt, params in hot_statements():
+        compiled = stmt.compile(dialect=engine.dialect)
+        values = compiled.construct_params(params)
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            is_select = str(compiled).lstrip().upper().startswith("SELECT")
+            if dialect == "sqlite":
+                args = tuple(values[k] for k in compiled.positiontup)
+                cur.execute("EXPLAIN QUERY PLAN " + str(compiled), args)
+                lines = [row[-1] for row in cur.fetchall()]
+            else:
+                explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) " if is_select else "EXPLAIN (COSTS OFF) "
+                cur.execute(explain + str(compiled), values)
+                lines = [row[0] for row in cur.fetchall()]
+            raw.rollback()
+        finally:
+            raw.close()
+        plans[name] = {"sql": " ".join(str(compiled).split())[:400], "plan": lines, "verdict": verdict(dialect, lines)}
+    plans["indexes written by a token insert"] = {"sql": "", "plan": index_list(dialect), "verdict": "index"}
     return plans
 
 
+def verdict(dialect: str, lines: list[str]) -> str:
+    """'index' when every big table is reached through an index, 'SCAN <table>' otherwise; a scan
+    of a small table (clients: a handful of rows) is named but is not a failure."""
+    small = []
+    for line in lines:
+        low = line.lower().strip(" ->")
+        if dialect == "sqlite":
+            m = low.startswith("scan ") and "using" not in low and low.split()[1]
+        else:
+            m = "seq scan on " in low and low.split("seq scan on ", 1)[1].split()[0]
+        if m in BIG_TABLES:
+            return f"SCAN {m}"
+        if m:
+            small.append(m)
+    return "index" + (f" (scan of the small table {', '.join(small)})" if small else "")
+
+
+def index_list(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        rows = db.session.execute(text(
+            "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+            "('tokens', 'audit_events') ORDER BY tbl_name, name")).all()
+    else:
+        rows = db.session.execute(text(
+            "SELECT tablename, indexname FROM pg_indexes WHERE tablename IN ('tokens', 'audit_events') "
+            "ORDER BY tablename, indexname")).all()
+    db.session.rollback()
+    return [f"{table}: {name}" for table, name in rows]
+
+
+def main() -> None:
+    n = int(sys.argv[1])
+    if "--plans-only" in sys.argv:
+        app = create_app()
+        with app.app_context():
+            dialect = db.engine.dialect.name
+            out = {"rows": 0, "counts": row_counts(), "plans": query_plans(dialect)}
+    else:
+        out = fill(n, with_audit="--no-audit" not in sys.argv)
+    print(json.dumps(out, ensure_ascii=False))
+
+
 if __name__ == "__main__":
-    print(json.dumps(fill(int(sys.argv[1])), ensure_ascii=False))
+    main()

@@ -155,6 +155,24 @@ class Instance:
         seeded["web_redirect_uris"] = seeded["web"]["redirect_uris"]
         return seeded
 
+    def prefill(self, n: int, plans_only: bool = False) -> dict:
+        """bench/prefill.py: N citizens, N tokens and their audit rows (or, with plans_only, only the
+        query plans of the hot statements); logs the row counts, the time and the plans."""
+        argv = [str(VENV_BIN / "python"), str(BENCH_DIR / "prefill.py"), str(n)]
+        if plans_only:
+            argv.append("--plans-only")
+        else:
+            log(f"# fill: {n:,} citizens, {n:,} tokens, {n:,} audit rows")
+        out = subprocess.run(argv, env=self.env, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"bench/prefill.py failed ({out.returncode})")
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        if not plans_only:
+            log(f"  {res['counts']} in {res['fill_seconds']} s ({res['seconds']})")
+        for name, plan in res["plans"].items():
+            log(f"  plan [{plan['verdict']}] {name}: {' | '.join(plan['plan'])}")
+        return res
+
     def start(self, threads: int) -> None:
         self.log = open(self.tmp / "server.log", "w")
         self.server, self.launch_note = start_idp_serve(
@@ -509,17 +527,7 @@ def run_ours(args, flows, argon2) -> dict:
         cfg = inst.setup(args.citizens, [PEER_REDIRECT])
         cfg_path = inst.tmp / "bench.json"
         cfg_path.write_text(json.dumps(cfg))
-        prefill = None
-        if args.prefill:
-            log(f"# prefill: {args.prefill:,} citizens and {args.prefill:,} tokens")
-            out = subprocess.run([str(VENV_BIN / "python"), str(BENCH_DIR / "prefill.py"), str(args.prefill)],
-                                 env=inst.env, capture_output=True, text=True)
-            if out.returncode != 0:
-                raise RuntimeError(f"bench/prefill.py failed: {out.stderr[-1500:]}")
-            prefill = json.loads(out.stdout.strip().splitlines()[-1])
-            log(f"  {prefill['counts']} in {prefill['citizens_seconds']} s + {prefill['tokens_seconds']} s")
-            for name, plan in prefill["plans"].items():
-                log(f"  plan, {name}: {' | '.join(plan)}")
+        prefill = inst.prefill(args.prefill) if args.prefill else None
         if argon2 is None and {"login", "full", "flowjs"} & set(flows):
             log("# raw Argon2id rate on core 0 (nothing else running)")
             argon2 = argon2_rate(settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet)
@@ -540,39 +548,10 @@ def run_ours(args, flows, argon2) -> dict:
             if profiler.exe is None:
                 log("  py-spy not found: no profiles (see bench/README.md)")
         runner = Runner(args, profiler)
-        cc = cfg["cc"]
-        cc_auth = basic_auth(cc["client_id"], cc["client_secret"])
         results = {}
         for flow in flows:
             log(f"# ours: {flow}")
-            try:
-                if flow in WRK_FLOWS:
-                    spec = ours_wrk_spec(flow, inst, cfg, cfg_path, cc_auth)
-                    url = inst.base + spec.pop("path")
-                    results[flow] = runner.wrk_flow(flow, url, spec, pids, worker)
-                elif flow in PY_FLOWS:
-                    hint = argon2["hash_per_s"] if flow in ("login", "full") and argon2 else 1000
-                    results[flow] = runner.loadgen(cfg_path, flow, pids, hint, worker)
-                elif flow == "flowjs":
-                    rate = results.get("full", {}).get("rps") or (argon2["hash_per_s"] if argon2 else 50)
-                    n = max(40, int(rate * args.duration))
-                    results[flow] = runner.flowjs(
-                        inst.base, cfg["web"]["client_id"], cfg["web"]["client_secret"], PEER_REDIRECT,
-                        n, max(8, int(rate * args.warmup)), worker,
-                        extra_env={"TNID_BENCH_IDENTIFIERS": ",".join(cfg["citizens"])},
-                        forms=str(BENCH_DIR / "tnid_forms.mjs"), password=cfg["password"],
-                    )
-            except Exception as exc:
-                log(f"  FAILED: {exc}")
-                results[flow] = {"failed": str(exc)[:500]}
-                if inst.server.poll() is not None:
-                    raise RuntimeError(f"server died: {(inst.tmp / 'server.log').read_text()[-2000:]}") from None
-            r = results[flow]
-            if "rps" in r:
-                log(f"  {r['rps']:.1f}/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}"
-                    f" server {r.get('server_cpu_pct')}% client {r.get('client_cpu_pct')}%"
-                    f" other {r.get('other_cpu_pct')}% foreign {r.get('foreign_cpu_pct')}% db {r.get('db_cpu_pct')}%"
-                    + (f" ({r['first_error']})" if r.get("first_error") else ""))
+            results[flow] = measure_ours(runner, flow, inst, cfg, cfg_path, pids, worker, argon2, results)
         rss_end = rss_report(inst.pids(), inst.server.pid)
         server_log_tail = (inst.tmp / "server.log").read_text(errors="replace")[-3000:]
         return {
@@ -582,28 +561,141 @@ def run_ours(args, flows, argon2) -> dict:
             "rss_end": rss_end,
             "affinity": {str(k): v for k, v in affinity.items()},
             "argon2": argon2,
-            "settings": {
-                "db": args.db,
-                "database_url": settings.database_url.split("@")[-1],
-                "workers": 1,
-                "threads": args.server_threads,
-                "argon2": f"t={settings.argon2_time_cost} m={settings.argon2_memory_cost} KiB "
-                f"p={settings.argon2_parallelism}" + (" (--fast-argon2)" if args.fast_argon2 else " (production defaults)"),
-                "id_token_alg": settings.id_token_alg,
-                "duration": args.duration,
-                "warmup": args.warmup,
-                "wrk": f"wrk -t1 -c{args.conns}",
-                "loadgen_threads": args.threads,
-                "flowjs_concurrency": args.flow_concurrency,
-                "ratelimit": "off (IDP_RATELIMIT_ENABLED=false)",
-                "code_ttl": "10m (IDP_CODE_TTL)",
-                "citizens": args.citizens,
-            },
+            "settings": settings_info(args, settings),
             "launch_note": inst.launch_note,
             "server_log_errors": [line for line in server_log_tail.splitlines() if "ERROR" in line][-10:],
         }
     finally:
         inst.cleanup()
+
+
+# --- cost growth ------------------------------------------------------------------------------
+GROWTH_FLOWS = ("token", "userinfo", "introspect", "refresh")
+GROWTH_BAR = 0.80
+
+
+def run_growth(args, flows) -> dict:
+    """The same flows on an empty database and on one filled with N citizens, N tokens and their
+    audit rows, same server settings. Both instances are prepared first and both servers run
+    (pinned to core 0, the idle one costs nothing); each flow is measured --growth-rounds times on
+    each, alternating (empty, filled, filled, empty, …) so that a disturbance of the shared machine
+    does not fall on one side only; the fastest round of each side is kept."""
+    empty, filled = Instance(args), Instance(args)
+    try:
+        settings = empty.settings()
+        insts = {"empty": empty, "filled": filled}
+        cfgs = {}
+        for name, inst in insts.items():
+            log(f"# {name} instance {inst.tmp} ({args.db}), issuer {inst.base}")
+            cfg = inst.setup(args.citizens, [PEER_REDIRECT])
+            cfg_path = inst.tmp / "bench.json"
+            cfg_path.write_text(json.dumps(cfg))
+            cfgs[name] = (cfg, cfg_path)
+        log("# plans on the empty database")
+        empty_plans = empty.prefill(0, plans_only=True)
+        fill = filled.prefill(args.growth)
+        servers = {}
+        for name, inst in insts.items():
+            inst.start(args.server_threads)
+            workers = inst.worker_pids()
+            servers[name] = (inst.pids(), workers[0] if workers else inst.server.pid)
+        runner = Runner(args)
+        rows = {}
+        for flow in flows:
+            rounds = {"empty": [], "filled": []}
+            for i in range(args.growth_rounds):
+                order = ("empty", "filled") if i % 2 == 0 else ("filled", "empty")
+                for name in order:
+                    log(f"# growth: {flow}, {name} database, round {i + 1}")
+                    cfg, cfg_path = cfgs[name]
+                    pids, worker = servers[name]
+                    r = measure_ours(runner, flow, insts[name], cfg, cfg_path, pids, worker, None, {})
+                    r.pop("profile", None)
+                    rounds[name].append(r)
+            row = {"rounds": rounds}
+            for name in rounds:
+                ok = [r for r in rounds[name] if "rps" in r]
+                row[name] = max(ok, key=lambda r: r["rps"]) if ok else rounds[name][-1]
+            if "rps" in row["empty"] and "rps" in row["filled"]:
+                row["ratio"] = round(row["filled"]["rps"] / row["empty"]["rps"], 3)
+                row["pass"] = row["ratio"] >= GROWTH_BAR
+                log(f"  {flow}: filled/empty = {row['ratio']:.2f}")
+            rows[flow] = row
+        after = {name: rss_report(inst.pids(), inst.server.pid) for name, inst in insts.items()}
+        db_bytes = None
+        if args.db == "sqlite":
+            db_file = filled.tmp / "instance" / "idp.sqlite3"
+            db_bytes = db_file.stat().st_size if db_file.exists() else None
+        return {
+            "kind": "growth",
+            "n": args.growth,
+            "flows": rows,
+            "fill": fill,
+            "empty_plans": empty_plans,
+            "db_bytes": db_bytes,
+            "rss_end": after,
+            "settings": settings_info(args, settings),
+            "rounds": args.growth_rounds,
+        }
+    finally:
+        empty.cleanup()
+        filled.cleanup()
+
+
+def settings_info(args, settings) -> dict:
+    return {
+        "db": args.db,
+        "database_url": settings.database_url.split("@")[-1],
+        "workers": 1,
+        "threads": args.server_threads,
+        "argon2": f"t={settings.argon2_time_cost} m={settings.argon2_memory_cost} KiB "
+        f"p={settings.argon2_parallelism}" + (" (--fast-argon2)" if args.fast_argon2 else " (production defaults)"),
+        "id_token_alg": settings.id_token_alg,
+        "duration": args.duration,
+        "warmup": args.warmup,
+        "wrk": f"wrk -t1 -c{args.conns}",
+        "loadgen_threads": args.threads,
+        "flowjs_concurrency": args.flow_concurrency,
+        "ratelimit": "off (IDP_RATELIMIT_ENABLED=false)",
+        "code_ttl": "10m (IDP_CODE_TTL)",
+        "citizens": args.citizens,
+    }
+
+
+def measure_ours(runner, flow, inst, cfg, cfg_path, pids, worker, argon2, results) -> dict:
+    """One flow against one of our servers; {"failed": …} when it could not be measured."""
+    cc_auth = basic_auth(cfg["cc"]["client_id"], cfg["cc"]["client_secret"])
+    args = runner.args
+    try:
+        if flow in WRK_FLOWS:
+            spec = ours_wrk_spec(flow, inst, cfg, cfg_path, cc_auth)
+            url = inst.base + spec.pop("path")
+            r = runner.wrk_flow(flow, url, spec, pids, worker)
+        elif flow in PY_FLOWS:
+            hint = argon2["hash_per_s"] if flow in ("login", "full") and argon2 else 1000
+            r = runner.loadgen(cfg_path, flow, pids, hint, worker)
+        elif flow == "flowjs":
+            rate = results.get("full", {}).get("rps") or (argon2["hash_per_s"] if argon2 else 50)
+            n = max(40, int(rate * args.duration))
+            r = runner.flowjs(
+                inst.base, cfg["web"]["client_id"], cfg["web"]["client_secret"], PEER_REDIRECT,
+                n, max(8, int(rate * args.warmup)), worker,
+                extra_env={"TNID_BENCH_IDENTIFIERS": ",".join(cfg["citizens"])},
+                forms=str(BENCH_DIR / "tnid_forms.mjs"), password=cfg["password"],
+            )
+        else:
+            raise ValueError(flow)
+    except Exception as exc:
+        log(f"  FAILED: {exc}")
+        r = {"failed": str(exc)[:500]}
+        if inst.server.poll() is not None:
+            raise RuntimeError(f"server died: {(inst.tmp / 'server.log').read_text()[-2000:]}") from None
+    if "rps" in r:
+        log(f"  {r['rps']:.1f}/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}"
+            f" server {r.get('server_cpu_pct')}% client {r.get('client_cpu_pct')}%"
+            f" other {r.get('other_cpu_pct')}% foreign {r.get('foreign_cpu_pct')}% db {r.get('db_cpu_pct')}%"
+            + (f" ({r['first_error']})" if r.get("first_error") else ""))
+    return r
 
 
 def ours_wrk_spec(flow, inst, cfg, cfg_path, cc_auth) -> dict:
@@ -866,13 +958,45 @@ def render_section(data: dict, peer: dict | None) -> list[str]:
     return lines
 
 
+def previous_blocks(path: Path) -> dict[str, list[str]]:
+    """The sections of the RESULTS.md on disk, by heading ("## SQLite" …), and its "**Peer**"
+    paragraph: a section whose json is not in bench/results (that directory is not in git; another
+    checkout, or a clean one) is kept as it was instead of being lost."""
+    blocks: dict[str, list[str]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return blocks
+    current = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line
+            blocks[current] = []
+        elif current is None and line.startswith("**Peer**"):
+            blocks["**Peer**"] = [line]
+        if current is not None:
+            blocks[current].append(line)
+    return {k: _strip_blank(v) for k, v in blocks.items()}
+
+
+def _strip_blank(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
+DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
 def render(path: Path) -> None:
     peer = _load(RESULTS_DIR / "peer.json")
+    old = previous_blocks(path)
     lines = [
         "# Benchmark results",
         "",
         "Written by `bench/run.py` (do not edit by hand): every run rewrites its own section from "
-        "bench/results/<db>.json and the peer's figures from bench/results/peer.json.",
+        "bench/results/<db>.json, the peer's figures from bench/results/peer.json and the cost growth "
+        "from bench/results/growth-<db>.json (a section whose json is absent is kept as it was).",
         "",
         "Columns: req/s over the measured window; p50/p99 latency per request (per login for the full "
         "flows); errors = responses with an unexpected status or body, socket errors, failed flows; "
@@ -891,16 +1015,91 @@ def render(path: Path) -> None:
             "ratio compares a durable provider with an in-memory one.",
             "",
         ]
+        if peer.get("notes"):
+            lines += ["Peer notes: " + "; ".join(peer["notes"]) + ".", ""]
+    elif "**Peer**" in old:
+        lines += [*old["**Peer**"], ""]
     for db in ("sqlite", "postgres"):
         data = _load(RESULTS_DIR / f"{db}.json")
         if data:
             lines += render_section(data, peer)
+        elif f"## {DB_NAMES[db]}" in old:
+            lines += [*old[f"## {DB_NAMES[db]}"], ""]
+    for db in ("sqlite", "postgres"):
+        data = _load(RESULTS_DIR / f"growth-{db}.json")
+        heading = f"## Cost growth, {DB_NAMES[db]}"
+        if data:
+            lines += render_growth(data)
+        elif heading in old:
+            lines += [*old[heading], ""]
     # The hand-written part (what each change bought, measured as it was made) is kept in its own
     # file and copied in as it is, so that regenerating the tables never loses it.
     changes = BENCH_DIR / "CHANGES.md"
     if changes.exists():
         lines += ["", changes.read_text(encoding="utf-8").rstrip()]
     path.write_text("\n".join(lines).rstrip() + "\n")
+
+
+def render_growth(data: dict) -> list[str]:
+    s, m, fill = data["settings"], data["machine"], data["fill"]
+    counts = fill["counts"]
+    size = f", database file {data['db_bytes'] / 2**20:,.0f} MiB" if data.get("db_bytes") else ""
+    if data.get("db_size"):
+        size = f", database {data['db_size']}"
+    lines = [
+        f"## Cost growth, {DB_NAMES[s['db']]}",
+        "",
+        "The issue's bar: throughput of token and userinfo with 1,000,000 issued tokens and 1,000,000 citizens "
+        f"in the database within 20 % of the throughput on an empty database (filled / empty ≥ {GROWTH_BAR:.2f}).",
+        "",
+        f"- date: {data['date']}; command: `{data['command']}`; commit {m['git']}; machine shared with other jobs",
+        f"- two instances with the same settings (`idp serve --workers {s['workers']} --threads {s['threads']}`, "
+        f"both pinned to core 0, load from core 1; {s['wrk']}, loadgen.py {s['loadgen_threads']} threads; "
+        f"warm-up {s['warmup']} s, {s['duration']} s measured): one as seeded ({s['citizens']} citizens), one "
+        f"filled by bench/prefill.py; each flow measured {data['rounds']} times on each, alternating, the "
+        "fastest round of each side kept (every round's rate is in the last column)",
+        f"- filled: {counts['citizens']:,} citizens, {counts['tokens']:,} tokens, "
+        f"{counts.get('audit_events', 0):,} audit rows{size}; fill {fill['fill_seconds']:,} s "
+        f"({', '.join(f'{k} {v} s' for k, v in fill['seconds'].items())}; "
+        + ("executemany" if s["db"] == "sqlite" else "COPY") + " in batches of 50,000, then ANALYZE)",
+        "",
+        "| flow | empty req/s | p50 ms | p99 ms | filled req/s | p50 ms | p99 ms | filled / empty | bar 0.80 "
+        "| errors | rounds, req/s (empty; filled) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for flow in ALL_FLOWS:
+        row = data["flows"].get(flow)
+        if row is None:
+            continue
+        e, f = row["empty"], row["filled"]
+        if "rps" not in e or "rps" not in f:
+            why = (e.get("failed") or f.get("failed") or "?").splitlines()[0][:120].replace("|", "/")
+            lines.append(f"| {LABELS[flow]} | failed: {why} |")
+            continue
+        errors = sum(r.get("errors", 0) for side in row["rounds"].values() for r in side if "rps" in r)
+        each = "; ".join(", ".join(fmt(r.get("rps"), 0) for r in row["rounds"][side]) for side in ("empty", "filled"))
+        lines.append(
+            f"| {LABELS[flow]} | {fmt(e['rps'])} | {fmt(e['p50_ms'], 2)} | {fmt(e['p99_ms'], 2)} | "
+            f"{fmt(f['rps'])} | {fmt(f['p50_ms'], 2)} | {fmt(f['p99_ms'], 2)} | **{row['ratio']:.2f}** | "
+            f"{'pass' if row['pass'] else 'FAIL'} | {errors} | {each} |"
+        )
+    lines += ["", "Query plans of the hot statements on the filled database (the statements of "
+              "idp/oauth/hotpath.py compiled for this database; *index* = every big table — tokens, citizens, "
+              "audit_events — is reached through an index, no table scan):", ""]
+    lines += ["| statement | plan on the filled database | verdict |", "|---|---|---|"]
+    for name, plan in fill["plans"].items():
+        text_ = "<br>".join(f"`{x.replace('|', '/')}`" for x in plan["plan"])
+        lines.append(f"| {name} | {text_} | {plan['verdict']} |")
+    changed = [name for name, plan in fill["plans"].items()
+               if (data.get("empty_plans") or {}).get("plans", {}).get(name, {}).get("plan") not in (None, plan["plan"])]
+    lines.append("")
+    if changed:
+        lines.append("Plans that differ on the empty database: " + "; ".join(
+            f"{name}: " + " / ".join(data["empty_plans"]["plans"][name]["plan"]) for name in changed) + ".")
+    else:
+        lines.append("The plans on the empty database are the same.")
+    lines.append("")
+    return lines
 
 
 def render_profiles(path: Path) -> None:
@@ -968,9 +1167,19 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print, do not touch bench/RESULTS.md")
     ap.add_argument("--prefill", type=int, default=0,
                     help="first fill the database with N citizens and N tokens (cost growth); implies --no-write")
+    ap.add_argument("--growth", type=int, default=0, metavar="N",
+                    help="cost growth: the flows on an empty database and on one filled with N citizens, N tokens "
+                    "and N audit rows; writes bench/results/growth-<db>.json and its RESULTS.md section")
+    ap.add_argument("--growth-rounds", type=int, default=2, help="measurements of each flow on each database")
+    ap.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results/*.json")
     args = ap.parse_args()
+    if args.render:
+        render(BENCH_DIR / "RESULTS.md")
+        return
     if args.prefill:
         args.no_write = True
+    if args.growth and not args.flows:
+        args.flows = "token,userinfo,introspect"
 
     flows = args.flows.split(",") if args.flows else [f for f in ALL_FLOWS if f != "flowjs" or args.peer]
     unknown = set(flows) - set(ALL_FLOWS)
@@ -985,6 +1194,9 @@ def main() -> None:
     if args.profile:
         args.retries = 0  # py-spy itself would count as a foreign process
     started = dt.datetime.now(dt.UTC)
+    if args.growth:
+        main_growth(args, flows, started)
+        return
     data = run_ours(args, flows, None)
     data["machine"] = machine_info()
     data["date"] = started.strftime("%Y-%m-%d %H:%M UTC")
@@ -1008,6 +1220,22 @@ def main() -> None:
     bad = [f for f, r in data["flows"].items() if "failed" in r or r.get("errors")]
     if bad:
         log(f"flows with errors: {', '.join(bad)}")
+        sys.exit(1)
+
+
+def main_growth(args, flows, started) -> None:
+    data = run_growth(args, flows)
+    data["machine"] = machine_info()
+    data["date"] = started.strftime("%Y-%m-%d %H:%M UTC")
+    data["command"] = "python bench/run.py " + " ".join(sys.argv[1:])
+    if not args.no_write:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / f"growth-{args.db}.json").write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        render(BENCH_DIR / "RESULTS.md")
+    print("\n".join(render_growth(data)))
+    bad = [f for f, r in data["flows"].items() if not r.get("pass")]
+    if bad:
+        log(f"flows under the bar or failed: {', '.join(bad)}")
         sys.exit(1)
 
 
