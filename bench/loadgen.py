@@ -2,12 +2,16 @@
 changes server state, so wrk cannot replay one request). Runs in its own process; run.py pins it
 to core 1. Standard library only (threads + http.client keep-alive connections).
 
-    loadgen.py prep-tokens --config CFG --kind cc|user --n N --out FILE
+    loadgen.py prep-tokens --config CFG --kind cc|user|peer-user --n N --out FILE
     loadgen.py run --config CFG --flow revoke|refresh|code|login|full --threads 8 \
         --warmup 3 --duration 10 [--server-pids P,P] [--rate-hint 1000]
 
 CFG is the JSON written by run.py: {"base", "cc": {client_id, client_secret, scope},
-"web": {client_id, client_secret, redirect_uri}, "citizens": [...], "password"}.
+"web": {client_id, client_secret, redirect_uri}, "citizens": [...], "password"}; for the peer
+(node-oidc-provider) also "peer": true and its endpoint paths (authorize_path, token_path,
+userinfo_path): its logins go through its devInteractions pages (any login, no password), and its
+refresh flow accepts an answer that does not rotate the refresh token (rotated_share says how many
+did).
 
 `run` prepares what the flow consumes (untimed), warms up, then measures for --duration
 seconds with --threads closed-loop workers, and prints `RESULT {json}` on stdout:
@@ -22,10 +26,12 @@ import argparse
 import itertools
 import json
 import math
+import re
 import sys
 import threading
 import time
 from collections import deque
+from html import unescape
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
@@ -75,7 +81,7 @@ def authorize_query(cfg, scope: str, prompt: str | None = None) -> tuple[str, st
     }
     if prompt:
         params["prompt"] = prompt
-    return "/authorize?" + urlencode(params), verifier, state
+    return cfg.get("authorize_path", "/authorize") + "?" + urlencode(params), verifier, state
 
 
 _counter = itertools.count()
@@ -127,10 +133,61 @@ def exchange(conn: Conn, cfg, code: str, verifier: str) -> dict:
         }
     )
     resp = conn.request(
-        "POST", "/token", body, {"Authorization": basic_auth(web["client_id"], web["client_secret"])}
+        "POST", cfg.get("token_path", "/token"), body,
+        {"Authorization": basic_auth(web["client_id"], web["client_secret"])},
     )
     expect(resp, 200, "code exchange", '"id_token"')
     return resp.json()
+
+
+# --- the peer's logins (node-oidc-provider's devInteractions: any login, no password hash) ------
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
+_INPUT = re.compile(r"<input\b([^>]*)>", re.I)
+_ATTR = re.compile(r'([a-zA-Z_:-]+)\s*=\s*"([^"]*)"')
+
+
+def peer_form(html: str, user: str) -> tuple[str, dict]:
+    """The interaction page's POST form: (action, fields), the login one filled with `user`."""
+    for attrs, body in _FORM.findall(html):
+        a = dict(_ATTR.findall(attrs))
+        if a.get("method", "get").lower() != "post":
+            continue
+        fields = {}
+        for raw in _INPUT.findall(body):
+            i = dict(_ATTR.findall(raw))
+            if "name" in i and i.get("type") not in ("submit", "button"):
+                fields[i["name"]] = unescape(i.get("value", ""))
+        if "login" in fields or fields.get("prompt") == "login":
+            fields.update(login=user, password="pass")
+        return unescape(a.get("action", "")), fields
+    raise FlowError(f"no interaction form: {html[:200]!r}")
+
+
+def peer_login(cfg, scope: str, user: str) -> dict:
+    """One login at the peer (authorize → login → consent → code → token): its token response."""
+    conn = Conn(cfg["base"])
+    browser = Browser(conn)
+    path, verifier, state = authorize_query(cfg, scope, prompt="consent")
+    resp = browser.get(path)
+    for _ in range(12):
+        if resp.status in (302, 303):
+            loc = resp.location
+            if loc.startswith(cfg["web"]["redirect_uri"]):
+                tokens = exchange(conn, cfg, code_from(loc, state), verifier)
+                conn.close()
+                return tokens
+            resp = browser.get(loc)
+        elif resp.status == 200:
+            action, fields = peer_form(resp.text, user)
+            resp = browser.post(action, fields)
+        else:
+            raise FlowError(f"peer login: {resp.status} {resp.text[:200]!r}")
+    raise FlowError("peer login: redirect loop")
+
+
+def issue_peer_tokens(cfg, n: int, scope: str, threads: int = 8) -> list[dict]:
+    counter = itertools.count()
+    return parallel(n, threads, lambda: None, lambda _: peer_login(cfg, scope, f"user{next(counter)}"))
 
 
 def logged_in_browser(conn: Conn, cfg, scope: str) -> Browser:
@@ -394,8 +451,13 @@ def flow_login(args, cfg, log):
 def flow_refresh(args, cfg, log):
     web = cfg["web"]
     auth = {"Authorization": basic_auth(web["client_id"], web["client_secret"])}
-    tokens = issue_user_tokens(cfg, 3 * args.threads, FULL_SCOPE)
+    token_path = cfg.get("token_path", "/token")
+    if cfg.get("peer"):
+        tokens = issue_peer_tokens(cfg, 3 * args.threads, FULL_SCOPE)
+    else:
+        tokens = issue_user_tokens(cfg, 3 * args.threads, FULL_SCOPE)
     spares = deque(t["refresh_token"] for t in tokens[args.threads :])
+    rotated = [0, 0]  # answers with a new refresh token, answers
 
     class Chain:
         def __init__(self, i):
@@ -404,16 +466,27 @@ def flow_refresh(args, cfg, log):
 
     def step(chain):
         body = urlencode({"grant_type": "refresh_token", "refresh_token": chain.rt})
-        resp = chain.conn.request("POST", "/token", body, auth)
-        if resp.status != 200 or '"refresh_token"' not in resp.text:
+        resp = chain.conn.request("POST", token_path, body, auth)
+        # A provider that does not rotate (the peer, for a confidential client) answers without a
+        # new refresh token, or with the same one: the chain goes on with the one it has.
+        if resp.status != 200 or '"access_token"' not in resp.text or '"id_token"' not in resp.text:
             chain.rt = spares.popleft()  # the chain broke: start a new one
             raise FlowError(f"refresh: {resp.status} {resp.text[:200]!r}")
-        chain.rt = resp.json()["refresh_token"]
+        new = resp.json().get("refresh_token")
+        rotated[1] += 1
+        if new and new != chain.rt:
+            rotated[0] += 1
+            chain.rt = new
+        elif not cfg.get("peer"):
+            raise FlowError(f"refresh: no new refresh token: {resp.text[:200]!r}")
 
     chains = [Chain(i) for i in range(args.threads)]  # the same chains go on after the warm-up
     warm = phase(args.threads, args.warmup, chains.__getitem__, step, args.server_pids)
     log(f"warm-up: {warm['rps']} /s, errors {warm['errors']} {warm['first_error'] or ''}")
-    return phase(args.threads, args.duration, chains.__getitem__, step, args.server_pids, True)
+    rotated[:] = [0, 0]
+    result = phase(args.threads, args.duration, chains.__getitem__, step, args.server_pids, True)
+    result["rotated_share"] = round(rotated[0] / rotated[1], 3) if rotated[1] else None
+    return result
 
 
 def flow_full(args, cfg, log):
@@ -455,7 +528,7 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prep-tokens")
     p.add_argument("--config", required=True)
-    p.add_argument("--kind", choices=["cc", "user"], required=True)
+    p.add_argument("--kind", choices=["cc", "user", "peer-user"], required=True)
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--out", required=True)
     r = sub.add_parser("run")
@@ -476,6 +549,13 @@ def main() -> None:
     if args.cmd == "prep-tokens":
         if args.kind == "cc":
             tokens = issue_cc_tokens(cfg, args.n)
+        elif args.kind == "peer-user":
+            tokens = [t["access_token"] for t in issue_peer_tokens(cfg, args.n, USER_SCOPE)]
+            # the peer's store is an LRU: every token must still answer before it joins the pool
+            conn = Conn(cfg["base"])
+            for token in tokens:
+                resp = conn.request("GET", cfg["userinfo_path"], None, {"Authorization": "Bearer " + token})
+                expect(resp, 200, "peer userinfo (pool check)", '"sub"')
         else:
             tokens = [t["access_token"] for t in issue_user_tokens(cfg, args.n, USER_SCOPE)]
         with open(args.out, "w") as fh:
