@@ -123,8 +123,17 @@ def fill(n: int, with_audit: bool = True) -> dict:
         raw.close()
         counts = row_counts()
         plans = query_plans(dialect)
+        size = database_bytes(dialect)
     return {"rows": n, "seconds": seconds, "fill_seconds": round(sum(seconds.values()), 1),
-            "counts": counts, "plans": plans, "audit": with_audit}
+            "counts": counts, "plans": plans, "audit": with_audit, "db_bytes": size}
+
+
+def database_bytes(dialect: str) -> int:
+    if dialect == "sqlite":
+        pages = db.session.execute(text("PRAGMA page_count")).scalar()
+        size = db.session.execute(text("PRAGMA page_size")).scalar()
+        return pages * size
+    return db.session.execute(text("SELECT pg_database_size(current_database())")).scalar()
 
 
 def row_counts() -> dict:

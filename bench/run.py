@@ -630,17 +630,12 @@ def run_growth(args, flows) -> dict:
                 log(f"  {flow}: filled/empty = {row['ratio']:.2f}")
             rows[flow] = row
         after = {name: rss_report(inst.pids(), inst.server.pid) for name, inst in insts.items()}
-        db_bytes = None
-        if args.db == "sqlite":
-            db_file = filled.tmp / "instance" / "idp.sqlite3"
-            db_bytes = db_file.stat().st_size if db_file.exists() else None
         return {
             "kind": "growth",
             "n": args.growth,
             "flows": rows,
             "fill": fill,
             "empty_plans": empty_plans,
-            "db_bytes": db_bytes,
             "rss_end": after,
             "settings": settings_info(args, settings),
             "rounds": args.growth_rounds,
@@ -1093,9 +1088,8 @@ def render(path: Path) -> None:
 def render_growth(data: dict) -> list[str]:
     s, m, fill = data["settings"], data["machine"], data["fill"]
     counts = fill["counts"]
-    size = f", database file {data['db_bytes'] / 2**20:,.0f} MiB" if data.get("db_bytes") else ""
-    if data.get("db_size"):
-        size = f", database {data['db_size']}"
+    size = fill.get("db_bytes") or data.get("db_bytes")
+    size = f", database {size / 2**20:,.0f} MiB" if size else ""
     lines = [
         f"## Cost growth, {DB_NAMES[s['db']]}",
         "",
