@@ -7,12 +7,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now
 from ..extensions import db
+from .grant import not_null_index
 
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
     __table_args__ = (
-        Index("ix_audit_events_citizen_at", "citizen_pk", "at"),
+        # Partial (migration 0006): most events of portals have no citizen.
+        not_null_index("ix_audit_events_citizen_at", "citizen_pk", "at"),
         Index("ix_audit_events_client_at", "client_id", "at"),
         Index("ix_audit_events_type_at", "event_type", "at"),
     )

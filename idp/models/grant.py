@@ -6,12 +6,18 @@ refresh-token family), so that a replayed code or a reused refresh token revokes
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
 from ..extensions import db
 from .citizen import Citizen
+
+
+def not_null_index(name: str, *columns: str) -> Index:
+    """An index of the rows whose first column is not NULL (SQLite and PostgreSQL)."""
+    where = text(f"{columns[0]} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
 
 
 class AuthorizationCode(db.Model):
@@ -64,7 +70,13 @@ class Token(db.Model):
     """An access token or a refresh token (``kind``), stored as a hash."""
 
     __tablename__ = "tokens"
-    __table_args__ = (Index("ix_tokens_citizen_client", "citizen_pk", "client_id"),)
+    # Partial (migration 0006): a client_credentials token has no citizen, session or ID token,
+    # and nothing looks tokens up by a NULL.
+    __table_args__ = (
+        not_null_index("ix_tokens_citizen_client", "citizen_pk", "client_id"),
+        not_null_index("ix_tokens_sid", "sid"),
+        not_null_index("ix_tokens_signing_kid", "signing_kid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -76,14 +88,14 @@ class Token(db.Model):
     auth_time: Mapped[int | None] = mapped_column(BigInteger)
     acr: Mapped[str | None] = mapped_column(String(100))
     amr: Mapped[list] = mapped_column(JSON, default=list)
-    sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    sid: Mapped[str | None] = mapped_column(String(64))
     # The `sub` this portal knows the citizen by (public or pairwise), kept so that userinfo and
     # introspection need not look the portal up.
     subject: Mapped[str | None] = mapped_column(String(64))
     # DPoP (RFC 9449): the thumbprint of the key this token is bound to; None for a bearer token.
     dpop_jkt: Mapped[str | None] = mapped_column(String(64))
     # The key that signed the ID token issued with this token: revoking that key revokes these.
-    signing_kid: Mapped[str | None] = mapped_column(String(64), index=True)
+    signing_kid: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[int] = mapped_column(BigInteger, default=now)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     # A refresh token is used once: rotation sets used_at; a second use revokes the family.
