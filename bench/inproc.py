@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8192, "argon2_parallelism": 1}
 
 
-def build(db: str, workdir: Path):
+def build(db: str, workdir: Path, log_level: str = "WARNING", log_format: str = "text"):
     from flask_migrate import upgrade
     from sqlalchemy import create_engine, text
 
@@ -52,7 +52,8 @@ def build(db: str, workdir: Path):
         name, admin, url = None, None, f"sqlite:///{workdir / 'idp.sqlite3'}"
     settings = Settings.from_env(
         {}, database_url=url, instance_dir=workdir, keys_dir=workdir / "keys",
-        issuer="http://127.0.0.1:5000", ratelimit_enabled=False, log_level="WARNING", **FAST_ARGON2,
+        issuer="http://127.0.0.1:5000", ratelimit_enabled=False, log_level=log_level, log_format=log_format,
+        **FAST_ARGON2,
     )
     app = create_app(settings)
     with app.app_context():
@@ -222,10 +223,12 @@ def main() -> None:
     ap.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     ap.add_argument("--threads", type=int, default=1, help="threads sharing the requests (Granian's)")
     ap.add_argument("--profile", default=None, help="a flow to run under cProfile (top 30 by tottime)")
+    ap.add_argument("--log-level", default="WARNING", help="INFO writes every audit event's log line (to stderr)")
+    ap.add_argument("--log-format", default="text", choices=["text", "json"])
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="tnid-inproc-"))
     os.environ.setdefault("IDP_KEYS_PASSPHRASE", "inproc-bench-passphrase")
-    app, (admin, dbname) = build(args.db, workdir)
+    app, (admin, dbname) = build(args.db, workdir, args.log_level, args.log_format)
     wanted = args.n * (args.rounds + 1) + 10
     seeded = seed(app, wanted)
     table = flows(seeded)
@@ -249,11 +252,11 @@ def main() -> None:
                   f"(≈{1e6 / cpu:,.0f} req/s per core)  {statuses}", flush=True)
         if args.profile:
             make, after = table[args.profile]
-            prof = cProfile.Profile(time.process_time)  # CPU, not waiting
+            prof = cProfile.Profile(time.process_time if os.environ.get("PROFILE_CLOCK", "cpu") == "cpu" else time.perf_counter)  # CPU by default (PROFILE_CLOCK=wall: cheaper to read, less distortion)
             prof.enable()
             measure(app, make, after, args.n)
             prof.disable()
-            pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+            pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "30")))
     finally:
         if admin is not None:
             from sqlalchemy import text

@@ -215,3 +215,59 @@ def test_concurrent_token_requests_are_each_committed_with_their_audit_row(app, 
             AuditEvent.event_type == "tokens_issued", AuditEvent.client_id == service["client_id"]))
         assert db.session.scalar(select(Client.client_id).where(Client.client_id == service["client_id"]))
     assert kept == audited == 80
+
+
+def lean_database_of(app):
+    hot = app.wsgi_app.wsgi_app  # StaticFastPath → HotPath
+    return hot.database
+
+
+def test_a_dead_connection_is_dropped_and_the_request_answered_by_the_full_endpoint(make_app, make_portal):
+    # The hot path's connections are not pinged before use (a round trip per request on
+    # PostgreSQL): one that died is seen when it fails, closed, never reused.
+    app = make_app()
+    calls = count_full_endpoint_calls(app)
+    web = app.test_client()
+    service = service_portal(make_portal)
+    assert client_credentials(web, service).status_code == 200
+    lean_db = lean_database_of(app)
+    dead = lean_db._idle[-1]
+    dead.close()  # as a restarted database server leaves it
+
+    answered = client_credentials(web, service)
+    again = client_credentials(web, service)
+
+    assert answered.status_code == again.status_code == 200
+    assert calls["oidc.token"] == 1  # only the request that met the dead connection
+    assert dead not in lean_db._idle
+
+
+def test_a_hot_connection_is_reused_and_the_idle_ones_are_bounded(make_app, make_portal):
+    app = make_app()
+    web = app.test_client()
+    service = service_portal(make_portal)
+    lean_db = lean_database_of(app)
+
+    for _ in range(5):
+        assert client_credentials(web, service).status_code == 200
+        assert introspect(web, service, "tnid_at_unknown").get_json() == {"active": False}
+
+    assert len(lean_db._idle) == 1 and not lean_db._busy  # one thread: one connection, back
+    assert len(lean_db._idle) <= lean_db._max_idle
+
+
+def test_the_parsed_client_credentials_bodies_kept_hold_no_secret(make_app, make_portal):
+    from idp.web import hotpath as web_hotpath
+
+    web = make_app().test_client()
+    service = service_portal(make_portal)
+    in_the_form = web.post("/token", data={"grant_type": "client_credentials", "scope": "api:read",
+                                           "client_id": service["client_id"],
+                                           "client_secret": service["client_secret"]})
+    twice = [client_credentials(web, service).get_json()["access_token"] for _ in range(2)]
+
+    assert in_the_form.status_code == 401  # the full endpoint: this portal authenticates with Basic
+    assert twice[0] != twice[1]  # a kept body is a parsed form, never an answer
+    kept = str(web_hotpath._CC_FORMS)
+    assert service["client_secret"] not in kept and "client_secret" not in kept
+    assert all(form.keys() <= {"grant_type", "scope"} for form in web_hotpath._CC_FORMS.values())
