@@ -19,6 +19,7 @@ from .keystore.lifecycle import Policy
 from .keystore.passphrase import resolve_passphrase
 from .logs import configure_logging
 from .services import Services
+from .web.application import App
 
 TEMPLATES = PROJECT_ROOT / "templates"
 MIGRATIONS = PROJECT_ROOT / "migrations"
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings)
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
 
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(TEMPLATES),
         static_folder=str(TEMPLATES / "static"),
@@ -150,6 +151,8 @@ def _end_transaction_quietly(_exc: BaseException | None) -> None:
     """Close the session before Flask-SQLAlchemy does (teardowns run in reverse order): if the
     database went away after the answer was made, the ROLLBACK inside close() would otherwise fail
     outside every error handler and turn a finished answer into a bare 500."""
+    if not db.session.registry.has():
+        return  # nothing touched the database (static pages, redirects): no session to close
     try:
         db.session.close()
     except (OperationalError, InterfaceError):

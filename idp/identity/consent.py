@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..models import Client, Consent
 
+# Built once: building a SELECT (and its cache key) costs more than running it; each page of a
+# login asks this.
+_FIND = select(Consent).where(
+    Consent.citizen_pk == bindparam("citizen_pk"), Consent.client_id == bindparam("client_id")
+)
+
+
+def _find(citizen_pk: int, client_id: str) -> Consent | None:
+    return db.session.scalar(_FIND, {"citizen_pk": citizen_pk, "client_id": client_id})
+
 
 def granted_scopes(citizen_pk: int, client_id: str) -> set[str]:
-    row = db.session.scalar(
-        select(Consent).where(Consent.citizen_pk == citizen_pk, Consent.client_id == client_id)
-    )
+    row = _find(citizen_pk, client_id)
     return set(row.scopes) if row else set()
 
 
@@ -20,9 +28,7 @@ def covers(citizen_pk: int, client_id: str, scopes: set[str]) -> bool:
 
 
 def remember(citizen_pk: int, client_id: str, scopes: set[str]) -> None:
-    row = db.session.scalar(
-        select(Consent).where(Consent.citizen_pk == citizen_pk, Consent.client_id == client_id)
-    )
+    row = _find(citizen_pk, client_id)
     if row is None:
         db.session.add(Consent(citizen_pk=citizen_pk, client_id=client_id, scopes=sorted(scopes)))
     else:
@@ -30,9 +36,7 @@ def remember(citizen_pk: int, client_id: str, scopes: set[str]) -> None:
 
 
 def withdraw(citizen_pk: int, client_id: str) -> bool:
-    row = db.session.scalar(
-        select(Consent).where(Consent.citizen_pk == citizen_pk, Consent.client_id == client_id)
-    )
+    row = _find(citizen_pk, client_id)
     if row is None:
         return False
     db.session.delete(row)

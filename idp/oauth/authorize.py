@@ -412,8 +412,12 @@ _INTERACTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 def find_interaction(interaction_id: str | None) -> Interaction | None:
     if not isinstance(interaction_id, str) or not _INTERACTION_ID.match(interaction_id):
         return None
-    row = db.session.get(Interaction, interaction_id)
+    row = db.session.scalar(_FIND_INTERACTION, {"id": interaction_id})
     return row if row is not None and row.expires_at > now() else None
+
+
+# Built once, like _FIND_CLIENT: every login page finds its interaction.
+_FIND_INTERACTION = select(Interaction).where(Interaction.id == bindparam("id"))
 
 
 def resume(interaction: Interaction) -> AuthorizationRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import has_app_context
 from flask_babel import force_locale, pgettext
 
 from ..models import Citizen
@@ -41,8 +42,16 @@ def scope_label(scope: str, locale: str) -> str:
     """What a scope gives, in plain words, in ``locale`` (the consent and account pages)."""
     if scope not in SCOPE_LABELS:
         return scope
-    with force_locale(locale):
-        return pgettext(*SCOPE_LABELS[scope])
+    label = _LABELS.get((scope, locale))
+    if label is None:
+        with force_locale(locale):  # costly (the catalogue is found again): once per process
+            label = pgettext(*SCOPE_LABELS[scope])
+        if has_app_context():  # outside one there is no catalogue: the Vietnamese, not kept
+            _LABELS[scope, locale] = label
+    return label
+
+
+_LABELS: dict[tuple[str, str], str] = {}
 
 
 def all_claims() -> list[str]:

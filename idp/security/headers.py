@@ -23,15 +23,25 @@ NO_STORE_PATHS = (
 
 
 def init_app(app: Flask, https: bool) -> None:
+    always = [
+        ("Content-Security-Policy", CSP),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+    if https:
+        always.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    lowered = [(name.lower(), name, value) for name, value in always]
+
     @app.after_request
     def add_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        if https:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # One pass over the few headers already set (a page may set its own CSP, e.g. front-channel
+        # logout's frame-src), instead of a scan of them per header (Headers.setdefault).
+        present = {name.lower() for name, _ in headers}
+        for low, name, value in lowered:
+            if low not in present:
+                headers.add(name, value)
         if request.path.startswith(NO_STORE_PATHS):
             headers["Cache-Control"] = "no-store"
             headers["Pragma"] = "no-cache"

@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    url_for,
 )
 
 from ..extensions import csrf, db
@@ -31,7 +30,7 @@ from ..services import services
 from . import cookies
 from .i18n import negotiate, use_locale
 from .params import malformed_basic_credentials, multi_params, repeated_parameter
-from .responses import to_portal
+from .responses import answer, to_portal
 
 bp = Blueprint("oidc", __name__)
 
@@ -63,32 +62,6 @@ def jwks() -> Response:
 
 
 # --- authorization --------------------------------------------------------------------------
-def answer(
-    req: authorize.AuthorizationRequest, session, interaction=None, login_just_done: bool = False
-) -> Response:
-    """Decide what the citizen must do next, and do it."""
-    try:
-        decision = authorize.decide(req, session, login_just_done)
-    except authorize.RedirectableError as exc:
-        if interaction is not None:
-            db.session.delete(interaction)
-        db.session.commit()
-        return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
-    if decision.action == "issue":
-        code = authorize.issue_code(req, session)
-        if interaction is not None:
-            db.session.delete(interaction)
-        db.session.commit()
-        return to_portal(req, authorize.response_params(req, code=code))
-    if interaction is None:
-        interaction = authorize.park(req)
-    db.session.commit()
-    endpoint = {"login": "auth.login", "step_up": "second_factor.page"}.get(
-        decision.action, "auth.consent_page"
-    )
-    return redirect(url_for(endpoint, interaction=interaction.id))
-
-
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # a portal's form post starts a login; it changes nothing by itself
 def authorization() -> Response:

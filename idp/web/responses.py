@@ -1,11 +1,14 @@
-"""How the authorization endpoint answers the portal: a redirect, or an auto-posted form."""
+"""How a pending authorization request goes on: the next page for the citizen, or the answer to
+the portal (a redirect, or an auto-posted form)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from flask import Response, redirect, render_template
+from flask import Response, redirect, render_template, url_for
 
+from ..extensions import db
+from ..oauth import authorize
 from ..oauth.authorize import AuthorizationRequest
 
 
@@ -21,3 +24,27 @@ def to_portal(req: AuthorizationRequest, params: dict[str, str]) -> Response:
     response = redirect(urlunsplit(parts._replace(query=query)), code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def answer(req: AuthorizationRequest, session, interaction=None, login_just_done: bool = False) -> Response:
+    """Decide what the citizen must do next, and do it."""
+    try:
+        decision = authorize.decide(req, session, login_just_done)
+    except authorize.RedirectableError as exc:
+        if interaction is not None:
+            db.session.delete(interaction)
+        db.session.commit()
+        return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
+    if decision.action == "issue":
+        code = authorize.issue_code(req, session)
+        if interaction is not None:
+            db.session.delete(interaction)
+        db.session.commit()
+        return to_portal(req, authorize.response_params(req, code=code))
+    if interaction is None:
+        interaction = authorize.park(req)
+    db.session.commit()
+    endpoint = {"login": "auth.login", "step_up": "second_factor.page"}.get(
+        decision.action, "auth.consent_page"
+    )
+    return redirect(url_for(endpoint, interaction=interaction.id))
