@@ -107,7 +107,7 @@ def login_submit() -> Response:
         audit.record("login_password_accepted", "info", citizen_pk=citizen.id, client_id=client_id)
         return second_factor.begin(citizen, interaction)
     audit.record("login_succeeded", citizen_pk=citizen.id, client_id=client_id, amr=["pwd"])
-    return finish_login(citizen, interaction, ["pwd"], sessions.PASSWORD_ACR)
+    return finish_login(citizen, interaction, ["pwd"], sessions.PASSWORD_ACR, req=req)
 
 
 def _consent_request():

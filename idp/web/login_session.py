@@ -15,10 +15,16 @@ from .responses import answer, to_portal
 
 
 def finish_login(
-    citizen: Citizen, interaction: Interaction | None, amr: list[str], acr: str, target: str | None = None
+    citizen: Citizen,
+    interaction: Interaction | None,
+    amr: list[str],
+    acr: str,
+    target: str | None = None,
+    req: authorize.AuthorizationRequest | None = None,
 ) -> Response:
     """Start the session (a new id: the old one ends), commit, and go on with the pending
-    authorization request, or to ``target`` (a URL of ours), or to the home page."""
+    authorization request (``req``: the interaction's request, as this request validated it), or
+    to ``target`` (a URL of ours), or to the home page."""
     cookie_value, row = sessions.start(
         citizen,
         services().settings.session_ttl,
@@ -32,7 +38,7 @@ def finish_login(
     session.clear()  # a new CSRF token for the logged-in browser
     if interaction is not None:
         interaction.login_done_at = row.auth_time
-        response = _go_on(interaction, row)
+        response = _go_on(interaction, row, req)
     else:
         db.session.commit()
         if target is None and isinstance(after, dict) and after.get("page") == "device":
@@ -42,16 +48,19 @@ def finish_login(
     return response
 
 
-def _go_on(interaction: Interaction, row: BrowserSession) -> Response:
+def _go_on(
+    interaction: Interaction, row: BrowserSession, req: authorize.AuthorizationRequest | None
+) -> Response:
     """The next step of the portal's request (consent, or the code), decided here rather than
     after one more redirect through /authorize/resume: a login is a request shorter. The new
     session and that step are written in one transaction."""
-    try:
-        req = authorize.resume(interaction)
-    except authorize.RedirectableError as exc:
-        db.session.commit()
-        return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
-    use_locale(negotiate(req.ui_locales))
+    if req is None:
+        try:
+            req = authorize.resume(interaction)
+        except authorize.RedirectableError as exc:
+            db.session.commit()
+            return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
+        use_locale(negotiate(req.ui_locales))
     return _see_other(answer(req, row, interaction, login_just_done=True))
 
 

@@ -212,7 +212,9 @@ def submit() -> Response:
     )
     audit.record("login_succeeded", citizen_pk=step.citizen.id, client_id=step.client_id, amr=amr, acr=acr)
     then = RETURN_TO.get(request.form.get("then", ""))
-    return finish_login(step.citizen, step.interaction, amr, acr, url_for(then) if then else None)
+    return finish_login(
+        step.citizen, step.interaction, amr, acr, url_for(then) if then else None, req=step.req
+    )
 
 
 def _refused(step: Step, refusal) -> Response:
