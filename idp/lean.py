@@ -164,9 +164,9 @@ class LeanDatabase:
         transaction fails, every request in it gets the error and writes nothing. Python's lock
         also keeps the waiting writers out of SQLite's busy handler, which sleeps a millisecond
         or more. PostgreSQL takes concurrent writers itself: each request commits on its own,
-        its statements and the COMMIT sent in one pipeline (one round trip)."""
+        its statements and the COMMIT sent in one message (one round trip)."""
         if not self.is_sqlite:
-            _pipelined(conn, writes)
+            _in_one_message(conn, writes)
             return
         batch = _Batch(writes)
         with self._queue_lock:
@@ -224,26 +224,38 @@ def _close_quietly(raw) -> None:
         raw.close()
 
 
-def _pipelined(conn: LeanConnection, writes: list[tuple]) -> None:
-    """PostgreSQL (psycopg): the request's statements and its COMMIT in one pipeline, one round
-    trip; a conditional UPDATE (expected_rows) needs its count before the COMMIT is sent, so a
-    request with one costs a second round trip."""
-    raw = conn.raw
+def _in_one_message(conn: LeanConnection, writes: list[tuple]) -> None:
+    """PostgreSQL (psycopg): the request's statements bound on the client side (psycopg's own
+    quoting: ClientCursor.mogrify) and sent as one message with the COMMIT after them, so the
+    writes cost one round trip; PostgreSQL runs a message's statements in order and stops at the
+    first error, the COMMIT included. A conditional UPDATE (expected_rows) is counted before the
+    COMMIT, which then costs a second round trip."""
+    from psycopg import ClientCursor
+
     database = conn.database
-    checked = [w for w in writes if w[2] is not None]
-    with raw.pipeline() as pipeline:
-        counted = []
+    cursor = ClientCursor(conn.raw)
+    try:
+        sql, counted = [], []
         for stmt, values, expected_rows in writes:
-            cursor = raw.cursor() if expected_rows is not None else conn.cursor
-            _execute(database, cursor, stmt, values)
-            if expected_rows is not None:
-                counted.append((cursor, expected_rows))
-        if checked:
-            pipeline.sync()
-            for cursor, expected_rows in counted:
-                if cursor.rowcount != expected_rows:
-                    raise Conflict()
-        raw.commit()
+            rows = values if isinstance(values, list) else [values]
+            compiled = database.compiled(stmt, rows[0])
+            for row in rows:
+                if expected_rows is not None:
+                    counted.append((len(sql), expected_rows))
+                sql.append(cursor.mogrify(compiled.sql, compiled.params(row)))
+        if not counted:
+            sql.append("COMMIT")
+        cursor.execute(";\n".join(sql))
+        if counted:
+            counts, more = [cursor.rowcount], True
+            while more:
+                more = cursor.nextset()
+                counts.append(cursor.rowcount)
+            if any(counts[index] != expected for index, expected in counted):
+                raise Conflict()
+            conn.raw.commit()
+    finally:
+        cursor.close()
 
 
 class Conflict(Exception):
