@@ -4,6 +4,7 @@ throughput with 1,000,000 citizens and tokens against an empty database) and `--
 
     IDP_... python bench/prefill.py N [--no-audit]      # prints one JSON line
     IDP_... python bench/prefill.py 0 --plans-only      # only the plans (an empty database)
+    … [--costs]     # and the hot statements' own cost, in process (statement_costs)
 
 Synthetic only: valid-shaped CCCD numbers from a counter, one shared password hash, random
 subjects; tokens are random hashes that no client holds (half access, half refresh, live for a
@@ -27,7 +28,7 @@ import sys
 import time
 import uuid
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 
 from idp import create_app
 from idp.extensions import db
@@ -224,6 +225,80 @@ def index_list(dialect: str) -> list[str]:
     return [f"{table}: {name}" for table, name in rows]
 
 
+# --- the statements' own cost, in process ---------------------------------------------------------
+def statement_costs(rounds: int = 5, reads: int = 10_000, writes: int = 1_000) -> dict:
+    """µs per execution (median of `rounds`) of the hot statements on one DB-API connection of the
+    app's engine (its pragmas), one thread: the token read of userinfo and of introspection over a
+    pool of 500 fresh tokens (as the HTTP benchmark's pool), and a client_credentials token's writes
+    (the token row and its audit row, one commit each). Wall time, and process CPU (on SQLite all the
+    work is in this process; on PostgreSQL the server's share is not in it). Steadier than req/s on a
+    shared machine: it says what the database's size costs each request."""
+    engine = db.engine
+    dialect = engine.dialect
+    now = int(time.time())
+    pk = db.session.scalar(select(func.min(Citizen.id)))
+    db.session.rollback()
+    pool = [secrets.token_hex(32) for _ in range(500)]
+    tokens, audit = Token.__table__, AuditEvent.__table__
+
+    def token_row(value: str, citizen_pk) -> dict:
+        return {"token_hash": value, "kind": "access", "grant_id": secrets.token_hex(16), "client_id": "bench-web",
+                "citizen_pk": citizen_pk, "scope": "openid profile email", "auth_time": now,
+                "acr": "urn:thainguyen:id:loa:1", "amr": '["pwd"]', "issued_at": now, "expires_at": now + 3600}
+
+    audit_row = {"at": now, "event_type": "tokens_issued", "outcome": "success", "citizen_pk": None,
+                 "client_id": "bench-cc", "actor": "portal", "ip_address": "127.0.0.1",
+                 "details": '{"grant_type": "client_credentials", "scope": "api:read"}'}
+
+    def prepared(stmt, row):
+        compiled = stmt.compile(dialect=dialect, column_keys=list(row) if row else None)
+        sql = str(compiled)
+        if compiled.positiontup is not None:
+            keys = compiled.positiontup
+            return sql, lambda values: tuple(values[k] for k in keys)
+        return sql, lambda values: values
+
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        ins_token, tok_args = prepared(insert(tokens), token_row("x", pk))
+        ins_audit, audit_args = prepared(insert(audit), audit_row)
+        for value in pool:
+            cur.execute(ins_token, tok_args(token_row(value, pk)))
+        raw.commit()
+        out = {}
+        for name, stmt in (("userinfo read (FIND_TOKEN_FOR_USERINFO)", hotpath.FIND_TOKEN_FOR_USERINFO),
+                           ("introspection read (FIND_TOKEN)", hotpath.FIND_TOKEN)):
+            sql, args = prepared(stmt, None)
+            params = [args({"token_hash": v}) for v in pool]
+            out[name] = _timed(rounds, reads, lambda i, sql=sql, params=params: (
+                cur.execute(sql, params[i % 500]), cur.fetchone()))
+            raw.rollback()
+
+        def write(i):
+            cur.execute(ins_token, tok_args(token_row(secrets.token_hex(32), None)))
+            cur.execute(ins_audit, audit_args(audit_row))
+            raw.commit()
+
+        out["token + audit rows written, one commit each"] = _timed(rounds, writes, write)
+    finally:
+        raw.close()
+    return out
+
+
+def _timed(rounds: int, n: int, fn) -> dict:
+    walls, cpus = [], []
+    for _ in range(rounds):
+        c0, w0 = time.process_time(), time.perf_counter()
+        for i in range(n):
+            fn(i)
+        walls.append((time.perf_counter() - w0) / n * 1e6)
+        cpus.append((time.process_time() - c0) / n * 1e6)
+    walls.sort()
+    cpus.sort()
+    return {"wall_us": round(walls[rounds // 2], 1), "cpu_us": round(cpus[rounds // 2], 1), "n": n, "rounds": rounds}
+
+
 def main() -> None:
     n = int(sys.argv[1])
     if "--plans-only" in sys.argv:
@@ -233,6 +308,12 @@ def main() -> None:
             out = {"rows": 0, "counts": row_counts(), "plans": query_plans(dialect)}
     else:
         out = fill(n, with_audit="--no-audit" not in sys.argv)
+    if "--costs" in sys.argv:
+        app = create_app()
+        with app.app_context():
+            out["costs"] = statement_costs()
+        for name, c in out["costs"].items():
+            print(f"  {name}: {c['wall_us']} µs wall, {c['cpu_us']} µs CPU", file=sys.stderr, flush=True)
     print(json.dumps(out, ensure_ascii=False))
 
 

@@ -163,13 +163,15 @@ class Instance:
         seeded["web_redirect_uris"] = seeded["web"]["redirect_uris"]
         return seeded
 
-    def prefill(self, n: int, plans_only: bool = False) -> dict:
+    def prefill(self, n: int, plans_only: bool = False, costs: bool = False) -> dict:
         """bench/prefill.py: N citizens, N tokens and their audit rows (or, with plans_only, only the
         query plans of the hot statements); logs the row counts, the time and the plans."""
         argv = [str(VENV_BIN / "python"), str(BENCH_DIR / "prefill.py"), str(n)]
         if plans_only:
             argv.append("--plans-only")
-        else:
+        if costs:
+            argv.append("--costs")
+        if not plans_only:
             log(f"# fill: {n:,} citizens, {n:,} tokens, {n:,} audit rows")
         out = subprocess.run(argv, env=self.env, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
         if out.returncode != 0:
@@ -582,14 +584,16 @@ GROWTH_FLOWS = ("token", "userinfo", "introspect", "refresh")
 GROWTH_BAR = 0.80
 
 
-def cpu_ms_per_request(r: dict) -> float | None:
-    """Server CPU (ms, every thread) per answered request over the measured window."""
+def cpu_ms_per_request(r: dict, with_db: bool = False) -> float | None:
+    """Server CPU (ms, every thread) per answered request over the measured window; with_db adds
+    PostgreSQL's processes (which may include another job's queries: noise, never less)."""
     if not r.get("requests") or r.get("server_cpu_pct") is None:
         return None
-    return r["server_cpu_pct"] / 100 * r["seconds"] / r["requests"] * 1000
+    pct = r["server_cpu_pct"] + ((r.get("db_cpu_pct") or 0) if with_db else 0)
+    return pct / 100 * r["seconds"] / r["requests"] * 1000
 
 
-def growth_row(rounds: dict) -> dict:
+def growth_row(rounds: dict, with_db: bool = False) -> dict:
     """Two figures per flow. req/s: the fastest round of each side (the least disturbed). Capacity:
     the median over the rounds of the server's CPU per request, empty / filled, i.e. the ratio of
     the rates each would reach on a core of its own: it moves much less than req/s when other jobs
@@ -599,7 +603,7 @@ def growth_row(rounds: dict) -> dict:
     for name in rounds:
         ok = [r for r in rounds[name] if "rps" in r]
         for r in ok:
-            r["cpu_ms_per_request"] = cpu_ms_per_request(r)
+            r["cpu_ms_per_request"] = cpu_ms_per_request(r, with_db)
         row[name] = max(ok, key=lambda r: r["rps"]) if ok else rounds[name][-1]
         cpus = sorted(r["cpu_ms_per_request"] for r in ok if r["cpu_ms_per_request"])
         row[f"{name}_cpu_ms"] = cpus[len(cpus) // 2] if len(cpus) % 2 else (
@@ -630,8 +634,8 @@ def run_growth(args, flows) -> dict:
             cfg_path.write_text(json.dumps(cfg))
             cfgs[name] = (cfg, cfg_path)
         log("# plans on the empty database")
-        empty_plans = empty.prefill(0, plans_only=True)
-        fill = filled.prefill(args.growth)
+        empty_plans = empty.prefill(0, plans_only=True, costs=True)
+        fill = filled.prefill(args.growth, costs=True)
         servers = {}
         for name, inst in insts.items():
             inst.start(args.server_threads)
@@ -650,7 +654,7 @@ def run_growth(args, flows) -> dict:
                     r = measure_ours(runner, flow, insts[name], cfg, cfg_path, pids, worker, None, {})
                     r.pop("profile", None)
                     rounds[name].append(r)
-            rows[flow] = growth_row(rounds)
+            rows[flow] = growth_row(rounds, args.db == "postgres")
             if "ratio" in rows[flow]:
                 log(f"  {flow}: filled/empty req/s {rows[flow]['ratio']:.2f}, "
                     f"capacity (1 / server CPU per request) {rows[flow]['cpu_ratio']:.2f}")
@@ -1133,7 +1137,8 @@ def render_growth(data: dict) -> list[str]:
         + ("executemany" if s["db"] == "sqlite" else "COPY") + " in batches of 50,000, then ANALYZE)",
         "",
         "Columns: req/s, p50 and p99 of the fastest round of each side; *req/s ratio* = filled / empty of those; "
-        "*CPU/req* = the server's CPU (all its threads) per request, median of the rounds; *capacity ratio* = "
+        "*CPU/req* = the server's CPU (all its threads" + (", and PostgreSQL's processes" if s["db"] == "postgres" else "")
+        + ") per request, median of the rounds; *capacity ratio* = "
         "empty CPU/req ÷ filled CPU/req, the ratio of the rates the two would reach each on a core of its "
         "own. Other jobs took a varying part of the server's core during the rounds (the req/s of one "
         "database moved by up to ±50 % from round to round), so the bar is judged on the capacity ratio; "
@@ -1147,7 +1152,7 @@ def render_growth(data: dict) -> list[str]:
         row = data["flows"].get(flow)
         if row is None:
             continue
-        row = growth_row(row["rounds"])
+        row = growth_row(row["rounds"], s["db"] == "postgres")
         e, f = row["empty"], row["filled"]
         if "rps" not in e or "rps" not in f:
             why = (e.get("failed") or f.get("failed") or "?").splitlines()[0][:120].replace("|", "/")
@@ -1170,6 +1175,20 @@ def render_growth(data: dict) -> list[str]:
     for name, plan in fill["plans"].items():
         text_ = "<br>".join(f"`{x.replace('|', '/')}`" for x in plan["plan"])
         lines.append(f"| {name} | {text_} | {plan['verdict']} |")
+    if fill.get("costs") and (data.get("empty_plans") or {}).get("costs"):
+        ec = data["empty_plans"]["costs"]
+        lines += ["", "What the database's size costs each statement, in process (bench/prefill.py `statement_costs`: one "
+                  "DB-API connection of the app's engine, one thread, µs per execution, median of 5 rounds, measured "
+                  "before the servers start; reads over 500 fresh tokens like the HTTP pools; writes = a "
+                  "client_credentials token's token row and audit row, one commit each"
+                  + ("; on PostgreSQL the CPU column is only the client's share" if s["db"] == "postgres" else "") + "):",
+                  "", "| statement | empty: wall µs | CPU µs | filled: wall µs | CPU µs | wall filled − empty |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for name, c in fill["costs"].items():
+            e = ec.get(name)
+            if e:
+                lines.append(f"| {name} | {e['wall_us']:,.1f} | {e['cpu_us']:,.1f} | {c['wall_us']:,.1f} | "
+                             f"{c['cpu_us']:,.1f} | {c['wall_us'] - e['wall_us']:+,.1f} |")
     changed = [name for name, plan in fill["plans"].items()
                if (data.get("empty_plans") or {}).get("plans", {}).get(name, {}).get("plan") not in (None, plan["plan"])]
     lines.append("")
