@@ -243,14 +243,9 @@ def login_form(browser: Browser, base: str, location: str) -> dict:
 
 
 def submit_login(browser: Browser, base: str, form: dict, citizen: Citizen) -> str:
-    """POST /login: where the browser goes next (back to /authorize/resume)."""
+    """POST /login: where the browser goes next (the consent page, or the portal with a code)."""
     data = {**form, "identifier": citizen.citizen_id, "password": citizen.password}
     return expect("login", browser.post(base, "/login", data), 303).headers["Location"]
-
-
-def follow(browser: Browser, base: str, location: str) -> str:
-    """One provider redirect (GET), returning the next Location."""
-    return expect(f"GET {location[:40]}", browser.get(base, location), 302, 303).headers["Location"]
 
 
 def consent_form(browser: Browser, base: str, location: str) -> dict:
@@ -338,7 +333,6 @@ def run_flow(base: str, portal: dict, citizen: Citizen, issuer: str, refreshes: 
         location = submit_login(browser, base, form, citizen)
         flow.session_cookie = browser.session_cookie
         flow.steps.append("login")
-        location = follow(browser, base, location)  # /authorize/resume → the consent page
         location = submit_consent(browser, base, consent_form(browser, base, location))
         flow.steps.append("consent")
         flow.code = code_of(location, portal, params, issuer)

@@ -22,7 +22,6 @@ from tests.cluster.flows import (
     consent_form,
     create_citizens,
     expect,
-    follow,
     half_written,
     login_form,
     missing_from_database,
@@ -62,8 +61,7 @@ class HalfWay:
 
     def finish(self, base: str, issuer: str) -> Flow:
         flow = Flow(self.citizen, started=time.monotonic(), session_cookie=self.browser.session_cookie)
-        location = follow(self.browser, base, self.location)
-        location = submit_consent(self.browser, base, consent_form(self.browser, base, location))
+        location = submit_consent(self.browser, base, consent_form(self.browser, base, self.location))
         flow.code = code_of(location, self.portal, self.params, issuer)
         flow.tokens = redeem(self.browser, base, self.portal, flow.code, self.params["_verifier"])
         flow.tokens = refresh(self.browser, base, self.portal, flow.tokens["refresh_token"])

@@ -25,7 +25,6 @@ from tests.cluster.flows import (
     code_of,
     consent_form,
     expect,
-    follow,
     jwks_at,
     kid_of,
     login_form,
@@ -83,7 +82,6 @@ def log_in_on(browser: Browser, base: str, portal: dict, citizen: Citizen, clust
     """A whole login at one instance: (the authorization parameters, the token response)."""
     params, location = begin(browser, base, portal)
     location = submit_login(browser, base, login_form(browser, base, location), citizen)
-    location = follow(browser, base, location)
     location = submit_consent(browser, base, consent_form(browser, base, location))
     code = code_of(location, portal, params, cluster.issuer)
     return params, redeem(browser, base, portal, code, params["_verifier"])
@@ -95,7 +93,7 @@ def test_a_login_started_on_a_is_finished_on_b(cluster, portal, citizen, browser
     params, location = begin(browser, a, portal)  # A validates the request and parks it
     form = login_form(browser, a, location)  # A's page: A's CSRF token, the interaction id
     location = submit_login(browser, b, form, citizen)  # B accepts both, checks the password
-    location = follow(browser, a, location)  # back on A: the login is known, consent is next
+    # Back on A: A's consent page knows the session B started.
     location = submit_consent(browser, a, consent_form(browser, a, location))
     code = code_of(location, portal, params, cluster.issuer)  # iss: the shared issuer
     tokens = redeem(browser, b, portal, code, params["_verifier"])  # a code A issued, redeemed at B
