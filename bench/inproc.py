@@ -4,10 +4,15 @@ shared with other jobs this is steadier than requests/s over HTTP, and it is wha
 the hot path is judged by first.
 
     .venv/bin/python bench/inproc.py [--n 3000] [--flows token,introspect,userinfo,refresh,revoke]
-                                     [--db postgres] [--profile FLOW]
+                                     [--db postgres] [--threads N] [--profile FLOW]
+                                     [--log-level INFO] [--log-format json]
 
 Prints, per flow, the median (and the best) over 5 rounds of the process CPU time per request
-(µs) and the status codes seen (all must be 200).
+(µs) and the status codes seen (all must be 200). ``--log-level INFO`` adds what every audit
+event's log line costs (production logs at INFO; written to stderr). With ``--profile``, the
+environment picks the clock (PROFILE_CLOCK=cpu, the default, or wall: reading the CPU clock is a
+system call, which inflates small functions), the order (SORT=tottime or cumulative) and the
+number of lines (TOP=30).
 """
 
 from __future__ import annotations
