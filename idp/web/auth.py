@@ -6,13 +6,15 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from ..extensions import db
 from ..identity import assurance, citizens, consent, lockout, sessions
+from ..models import Interaction
 from ..oauth import authorize
+from ..oauth.authorize import AuthorizationRequest
 from ..oauth.claims import scope_label
 from ..oauth.errors import ProtocolError
 from ..security import audit
 from ..services import services
 from . import account, cookies, second_factor
-from .i18n import negotiate, t, wait_message
+from .i18n import negotiate, other_locale, t, wait_message
 from .login_session import finish_login
 from .pending import login_in_progress
 from .responses import to_portal
@@ -42,9 +44,18 @@ def login() -> Response:
     return _login_form(interaction, req, identifier=req.login_hint if req else "")
 
 
+def login_page(interaction: Interaction, req: AuthorizationRequest) -> Response:
+    """The login form of a portal's request, shown by /authorize itself."""
+    return _login_form(interaction, req, identifier=req.login_hint or "")
+
+
 def _login_form(
     interaction, req, identifier: str = "", error: str | None = None, status: int = 200
 ) -> Response:
+    extra = {}
+    if interaction is not None:
+        # The other language for this login wherever the form was shown (/authorize or /login).
+        extra["lang_url"] = url_for("auth.login", interaction=interaction.id, lang=other_locale())
     return Response(
         render_template(
             "login.html",
@@ -52,6 +63,7 @@ def _login_form(
             client=req.client if req else None,
             identifier=identifier or "",
             error=error,
+            **extra,
         ),
         status=status,
     )

@@ -28,6 +28,7 @@ from ..security import audit
 from ..security.headers import CSP
 from ..services import services
 from . import cookies
+from .auth import login_page
 from .i18n import negotiate, use_locale
 from .params import malformed_basic_credentials, multi_params, repeated_parameter
 from .responses import answer, to_portal
@@ -70,7 +71,8 @@ def authorization() -> Response:
     except authorize.RedirectableError as exc:
         return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
     use_locale(negotiate(req.ui_locales))
-    return answer(req, sessions.find(cookies.session_cookie()))
+    # A citizen who must log in gets the form at once (as Keycloak does): one redirect fewer.
+    return answer(req, sessions.find(cookies.session_cookie()), login_page=login_page)
 
 
 @bp.get("/authorize/resume")

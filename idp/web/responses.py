@@ -3,11 +3,13 @@ the portal (a redirect, or an auto-posted form)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Response, redirect, render_template, url_for
 
 from ..extensions import db
+from ..models import Interaction
 from ..oauth import authorize
 from ..oauth.authorize import AuthorizationRequest
 
@@ -26,8 +28,15 @@ def to_portal(req: AuthorizationRequest, params: dict[str, str]) -> Response:
     return response
 
 
-def answer(req: AuthorizationRequest, session, interaction=None, login_just_done: bool = False) -> Response:
-    """Decide what the citizen must do next, and do it."""
+def answer(
+    req: AuthorizationRequest,
+    session,
+    interaction=None,
+    login_just_done: bool = False,
+    login_page: Callable[[Interaction, AuthorizationRequest], Response] | None = None,
+) -> Response:
+    """Decide what the citizen must do next, and do it. With ``login_page``, a citizen who must
+    log in gets the form in this answer rather than a redirect to it."""
     try:
         decision = authorize.decide(req, session, login_just_done)
     except authorize.RedirectableError as exc:
@@ -44,6 +53,8 @@ def answer(req: AuthorizationRequest, session, interaction=None, login_just_done
     if interaction is None:
         interaction = authorize.park(req)
     db.session.commit()
+    if decision.action == "login" and login_page is not None:
+        return login_page(interaction, req)
     endpoint = {"login": "auth.login", "step_up": "second_factor.page"}.get(
         decision.action, "auth.consent_page"
     )

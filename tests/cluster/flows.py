@@ -235,6 +235,15 @@ def begin(browser: Browser, base: str, portal: dict, **extra) -> tuple[dict, str
     return params, response.headers["Location"]
 
 
+def begin_login(browser: Browser, base: str, portal: dict, **extra) -> tuple[dict, dict]:
+    """GET /authorize without a session: (the request's parameters, the hidden fields of the login
+    form the provider shows at once: CSRF token, interaction id)."""
+    params = authorize_params(portal, scope=SCOPE, **extra)
+    page = expect("authorize", browser.get(base, "/authorize", **without_private(params)), 200)
+    assert 'name="password"' in page.text, page.text[:300]
+    return params, hidden_fields(page.text)
+
+
 def login_form(browser: Browser, base: str, location: str) -> dict:
     """GET the login page: its hidden fields (CSRF token, interaction id)."""
     page = expect("login page", browser.get(base, location), 200)
@@ -327,9 +336,8 @@ def run_flow(base: str, portal: dict, citizen: Citizen, issuer: str, refreshes: 
     flow = Flow(citizen, started=time.monotonic())
     browser = Browser()
     try:
-        params, location = begin(browser, base, portal)
+        params, form = begin_login(browser, base, portal)
         flow.steps.append("authorize")
-        form = login_form(browser, base, location)
         location = submit_login(browser, base, form, citizen)
         flow.session_cookie = browser.session_cookie
         flow.steps.append("login")

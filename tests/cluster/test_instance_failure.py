@@ -16,14 +16,13 @@ from tests.cluster.flows import (
     Citizen,
     Flow,
     LoadGenerator,
-    begin,
+    begin_login,
     check_all_still_work,
     code_of,
     consent_form,
     create_citizens,
     expect,
     half_written,
-    login_form,
     missing_from_database,
     redeem,
     refresh,
@@ -56,8 +55,8 @@ class HalfWay:
     def __init__(self, citizen: Citizen, a: str, portal: dict) -> None:
         self.citizen, self.portal = citizen, portal
         self.browser = Browser()
-        self.params, location = begin(self.browser, a, portal)
-        self.location = submit_login(self.browser, a, login_form(self.browser, a, location), citizen)
+        self.params, form = begin_login(self.browser, a, portal)
+        self.location = submit_login(self.browser, a, form, citizen)
 
     def finish(self, base: str, issuer: str) -> Flow:
         flow = Flow(self.citizen, started=time.monotonic(), session_cookie=self.browser.session_cookie)

@@ -22,6 +22,7 @@ from tests.cluster.flows import (
     Browser,
     Citizen,
     begin,
+    begin_login,
     code_of,
     consent_form,
     expect,
@@ -80,8 +81,8 @@ def citizen(make_citizen) -> Citizen:
 
 def log_in_on(browser: Browser, base: str, portal: dict, citizen: Citizen, cluster) -> tuple[dict, dict]:
     """A whole login at one instance: (the authorization parameters, the token response)."""
-    params, location = begin(browser, base, portal)
-    location = submit_login(browser, base, login_form(browser, base, location), citizen)
+    params, form = begin_login(browser, base, portal)
+    location = submit_login(browser, base, form, citizen)
     location = submit_consent(browser, base, consent_form(browser, base, location))
     code = code_of(location, portal, params, cluster.issuer)
     return params, redeem(browser, base, portal, code, params["_verifier"])
@@ -90,8 +91,7 @@ def log_in_on(browser: Browser, base: str, portal: dict, citizen: Citizen, clust
 def test_a_login_started_on_a_is_finished_on_b(cluster, portal, citizen, browser):
     a, b = cluster.a.url, cluster.b.url
 
-    params, location = begin(browser, a, portal)  # A validates the request and parks it
-    form = login_form(browser, a, location)  # A's page: A's CSRF token, the interaction id
+    params, form = begin_login(browser, a, portal)  # A parks the request; A's form, A's CSRF token
     location = submit_login(browser, b, form, citizen)  # B accepts both, checks the password
     # Back on A: A's consent page knows the session B started.
     location = submit_consent(browser, a, consent_form(browser, a, location))

@@ -563,24 +563,31 @@ def test_ui_locales_with_no_supported_language_falls_back_to_vietnamese(client, 
 
 def test_accept_language_en_is_honoured(client, make_portal):
     portal = make_portal()
-    response = get_authorize(client, authorize_params(portal),
-                             headers={"Accept-Language": "en-US,en;q=0.9"})
-    assert response.status_code in (302, 303)
 
-    page = client.get(response.headers["Location"], headers={"Accept-Language": "en-US,en;q=0.9"})
+    page = get_authorize(client, authorize_params(portal), headers={"Accept-Language": "en-US,en;q=0.9"})
 
     text = page.get_data(as_text=True)
-    assert '<html lang="en">' in text and "Password" in text
+    assert page.status_code == 200 and '<html lang="en">' in text and "Password" in text
 
 
 def test_ui_locales_outranks_accept_language(client, make_portal):
     portal = make_portal()
-    headers = {"Accept-Language": "en"}
-    response = get_authorize(client, authorize_params(portal, ui_locales="vi"), headers=headers)
 
-    page = client.get(response.headers["Location"], headers=headers)
+    page = get_authorize(client, authorize_params(portal, ui_locales="vi"), headers={"Accept-Language": "en"})
 
     assert '<html lang="vi">' in page.get_data(as_text=True)
+
+
+def test_authorize_shows_the_login_form_itself_and_its_language_link_keeps_the_login(client, make_portal):
+    portal = make_portal()
+
+    page = get_authorize(client, authorize_params(portal))
+
+    text = page.get_data(as_text=True)
+    interaction = hidden_fields(text)["interaction"]
+    assert page.status_code == 200 and 'name="password"' in text
+    assert f'href="/login?interaction={interaction}&amp;lang=en"' in text
+    assert page.headers["Cache-Control"] == "no-store"
 
 
 def test_consent_page_speaks_the_requested_language(client, make_citizen, make_portal):
@@ -684,10 +691,11 @@ def test_expired_interaction_shows_error_page_and_never_redirects(client, make_c
 
 def test_expired_interaction_on_the_login_page_itself_shows_error_page(client, make_portal):
     portal = make_portal()
-    response = get_authorize(client, authorize_params(portal))
+    page = get_authorize(client, authorize_params(portal))
+    interaction = hidden_fields(page.get_data(as_text=True))["interaction"]
     clock.advance(31 * 60)
 
-    assert_error_page(client.get(response.headers["Location"]))
+    assert_error_page(client.get("/login", query_string={"interaction": interaction}))
 
 
 def test_interaction_is_used_once(client, make_citizen, make_portal):

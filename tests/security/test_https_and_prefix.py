@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.security.conftest import login_page
+from tests.support import hidden_fields
 
 ISSUER = "https://id.thainguyen.gov.vn/idp"
 
@@ -37,11 +38,18 @@ def test_the_provider_answers_at_its_prefix_whether_or_not_the_proxy_strips_it(w
         assert metadata[name].startswith(ISSUER + "/")
 
 
-def test_redirects_inside_the_provider_keep_the_prefix(web, make_portal):
-    portal = make_portal()
-    response = web.get("/idp/authorize", base_url="https://id.thainguyen.gov.vn", query_string={
+def test_links_and_redirects_inside_the_provider_keep_the_prefix(web, make_portal, make_citizen):
+    portal, citizen = make_portal(), make_citizen()
+    base = "https://id.thainguyen.gov.vn"
+    form = web.get("/idp/authorize", base_url=base, query_string={
         "client_id": portal["client_id"], "redirect_uri": portal["redirect_uri"], "response_type": "code",
         "scope": "openid", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         "code_challenge_method": "S256"})
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/idp/login?interaction=")
+    text = form.get_data(as_text=True)
+    assert form.status_code == 200 and 'action="/idp/login"' in text
+    assert 'href="/idp/login?interaction=' in text  # the other language, for this login
+
+    answer = web.post(f"{base}/idp/login", data={**hidden_fields(text), "identifier": citizen["citizen_id"],
+                                                 "password": citizen["password"]})
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith("/idp/consent?interaction=")
