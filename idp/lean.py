@@ -107,7 +107,13 @@ class LeanDatabase:
     def _new_raw(self):
         fairy = self.engine.raw_connection()  # the engine's connect events (PRAGMAs) have run
         fairy.detach()
-        return fairy.dbapi_connection
+        raw = fairy.dbapi_connection
+        if not self.is_sqlite:
+            # A read is one round trip, not three (BEGIN, SELECT, ROLLBACK): each statement is
+            # its own transaction, which under READ COMMITTED sees what a BEGIN … ROLLBACK around
+            # it would have seen. Writes make their own transaction (_in_one_message).
+            raw.autocommit = True
+        return raw
 
     def _new_writer(self):
         raw = self._new_raw()
@@ -225,10 +231,11 @@ def _close_quietly(raw) -> None:
 
 
 def _in_one_message(conn: LeanConnection, writes: list[tuple]) -> None:
-    """PostgreSQL (psycopg): the request's statements bound on the client side (psycopg's own
-    quoting: ClientCursor.mogrify) and sent as one message with the COMMIT after them, so the
-    writes cost one round trip; PostgreSQL runs a message's statements in order and stops at the
-    first error, the COMMIT included. A conditional UPDATE (expected_rows) is counted before the
+    """PostgreSQL (psycopg, autocommit): the request's statements bound on the client side
+    (psycopg's own quoting: ClientCursor.mogrify) and sent as one message, so the writes cost one
+    round trip; the statements of one message are one transaction (PostgreSQL's implicit
+    transaction block: all or nothing, stopping at the first error). With a conditional UPDATE
+    (expected_rows) the message opens a transaction (BEGIN) and the counts are checked before the
     COMMIT, which then costs a second round trip."""
     from psycopg import ClientCursor
 
@@ -243,8 +250,9 @@ def _in_one_message(conn: LeanConnection, writes: list[tuple]) -> None:
                 if expected_rows is not None:
                     counted.append((len(sql), expected_rows))
                 sql.append(cursor.mogrify(compiled.sql, compiled.params(row)))
-        if not counted:
-            sql.append("COMMIT")
+        if counted:
+            sql.insert(0, "BEGIN")
+            counted = [(index + 1, expected) for index, expected in counted]
         cursor.execute(";\n".join(sql))
         if counted:
             counts, more = [cursor.rowcount], True
