@@ -41,6 +41,7 @@ def test_log_in_and_consent_with_the_keyboard_alone(page, portal, make_citizen):
     page.keyboard.press("Enter")
 
     page.locator("button[name=decision][value=allow]").wait_for()
+    page.wait_for_load_state("load")  # its stylesheet too: the ring is checked as drawn
     for _ in range(10):
         page.keyboard.press("Tab")
         if focused(page) == "decision=allow":
