@@ -1,5 +1,5 @@
 """The Flask application class, with what Flask does on every request that this provider does not
-need done again and again (each measured: bench/CHANGES.md, "the interactive pages").
+need done again and again (measured: bench/CHANGES.md, "The login pages").
 
 Every page of a login pays Flask's per-request work several times over, so cutting it pays on
 the login flow, not only on one endpoint.
