@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -121,3 +124,34 @@ def authorize_params(portal: dict, **extra) -> dict:
 
 def without_private(params: dict) -> dict:
     return {k: v for k, v in params.items() if not k.startswith("_")}
+
+
+class JsonDocumentServer:
+    """A portal's own web server on loopback serving one JSON ``document`` at ``path`` (its JWKS, a
+    sector identifier list); ``document`` may be replaced, ``fetches`` counts the GETs."""
+
+    def __init__(self, document, path: str) -> None:
+        self.document = document
+        self.fetches = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.fetches += 1
+                body = json.dumps(owner.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

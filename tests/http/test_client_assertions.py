@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from joserfc import jwt
@@ -17,6 +15,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from idp.extensions import db
 from idp.oauth import client_keys, clients
 from tests.http.test_tokens import error_of, service_portal
+from tests.support import JsonDocumentServer
 
 ISSUER = "http://127.0.0.1:5000"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -175,43 +174,14 @@ def test_the_secret_of_a_client_secret_jwt_portal_is_stored_encrypted(app, make_
 
 
 # --- keys at a jwks_uri ----------------------------------------------------------------------------
-class JwksServer:
-    """A portal's own server publishing its JWKS on loopback."""
-
-    def __init__(self, *keys) -> None:
-        self.document = public_jwks(*keys)
-        self.fetches = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                owner.fetches += 1
-                body = json.dumps(owner.document).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def jwks_server():
     client_keys.remote_keys.clear()
     servers = []
 
-    def start(*keys) -> JwksServer:
-        servers.append(JwksServer(*keys))
+    def start(*keys) -> JsonDocumentServer:
+        """A portal's own server publishing its JWKS on loopback."""
+        servers.append(JsonDocumentServer(public_jwks(*keys), "/jwks.json"))
         return servers[-1]
 
     yield start

@@ -3,16 +3,12 @@ citizen through `sub`; portals of one sector share it; public portals get the pu
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from idp.oauth.clients import InvalidClientMetadata
 from tests.http.test_logout import parts
 from tests.http.test_tokens import basic
-from tests.support import FlaskBrowser, authorize_params, login, query_of
+from tests.support import FlaskBrowser, JsonDocumentServer, authorize_params, login, query_of
 
 
 def signed_in(client, citizen: dict, portal: dict) -> dict:
@@ -87,40 +83,18 @@ def test_redirect_uris_on_several_hosts_need_a_sector_identifier(make_portal):
         make_portal(subject_type="pairwise", redirect_uris=["https://a.example/cb", "https://b.example/cb"])
 
 
-class SectorList:
-    """A sector_identifier_uri on loopback serving a JSON list of redirect URIs."""
-
-    def __init__(self, uris: list[str]) -> None:
-        body = json.dumps(uris).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.httpd.server_address[1]}/sector.json"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def sector_list():
     lists = []
 
-    def serve(uris: list[str]) -> SectorList:
-        lists.append(SectorList(uris))
+    def serve(uris: list[str]) -> JsonDocumentServer:
+        """A sector_identifier_uri on loopback serving a JSON list of redirect URIs."""
+        lists.append(JsonDocumentServer(uris, "/sector.json"))
         return lists[-1]
 
     yield serve
     for served in lists:
-        served.httpd.shutdown()
-        served.httpd.server_close()
+        served.close()
 
 
 def test_a_sector_identifier_joins_portals_on_several_hosts(client, make_citizen, make_portal, sector_list):
