@@ -5,6 +5,7 @@ everything unusual on to the full endpoint."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,32 @@ def test_ordinary_requests_are_answered_without_the_full_endpoints(make_app, mak
     assert issued.status_code == looked_up.status_code == claims.status_code == refreshed.status_code == 200
     assert looked_up.get_json()["active"] is True and claims.get_json()["sub"]
     assert {"access_token", "refresh_token", "id_token"} <= tokens.keys() <= refreshed.get_json().keys()
+    assert calls == {"oidc.token": 0, "oidc.introspect": 0, "oidc.userinfo": 0}
+
+
+def form_encoded_basic(portal: dict) -> dict:
+    """Basic credentials as openid-client (oauth4webapi) sends them: each part form-encoded first
+    (RFC 6749 §2.3.1), "-", "_", "." and "~" included."""
+    def encode(value: str) -> str:
+        return "".join(c if c.isalnum() else f"%{ord(c):02X}" for c in value)
+
+    raw = f"{encode(portal['client_id'])}:{encode(portal['client_secret'])}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def test_form_encoded_credentials_are_read_as_authlib_reads_them(make_app, make_citizen, make_portal):
+    app = make_app()
+    calls = count_full_endpoint_calls(app)
+    web = app.test_client()
+    service = service_portal(make_portal)
+    assert "%2D" in base64.b64decode(form_encoded_basic(service)["Authorization"][6:]).decode()
+
+    issued = web.post("/token", headers=form_encoded_basic(service),
+                      data={"grant_type": "client_credentials", "scope": "api:read"})
+    looked_up = web.post("/introspect", headers=form_encoded_basic(service),
+                         data={"token": issued.get_json()["access_token"]})
+
+    assert issued.status_code == 200 and looked_up.get_json()["active"] is True
     assert calls == {"oidc.token": 0, "oidc.introspect": 0, "oidc.userinfo": 0}
 
 
