@@ -41,10 +41,9 @@ FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8192, "argon2_parall
 
 
 def build(db: str, workdir: Path, log_level: str = "WARNING", log_format: str = "text"):
-    from flask_migrate import upgrade
     from sqlalchemy import create_engine, text
 
-    from idp import create_app
+    from idp import create_app, schema
     from idp.config import Settings
 
     if db == "postgres":
@@ -61,8 +60,7 @@ def build(db: str, workdir: Path, log_level: str = "WARNING", log_format: str = 
         **FAST_ARGON2,
     )
     app = create_app(settings)
-    with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    schema.upgrade(app)
     return app, (admin, name)
 
 

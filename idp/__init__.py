@@ -9,8 +9,9 @@ from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import schema
 from .config import PROJECT_ROOT, Settings
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db
 from .identity.passwords import Passwords
 from .keystore import KeyRing
 from .keystore.database import DatabaseKeyStore
@@ -22,7 +23,6 @@ from .services import Services
 from .web.application import App
 
 TEMPLATES = PROJECT_ROOT / "templates"
-MIGRATIONS = PROJECT_ROOT / "migrations"
 
 
 class PathPrefix:
@@ -69,7 +69,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.json.sort_keys = False
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     app.teardown_appcontext(_end_transaction_quietly)
     _register_sqlite_pragmas(app)
@@ -118,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(registration.bp)
     app.register_blueprint(par.bp)
     app.register_blueprint(device.bp)
-    app.extensions["idp.migration_head"] = _migration_head()
+    app.extensions["idp.migration_head"] = schema.head()
     metrics.init_app(app, keyring)
     request_id.init_app(app)
     ratelimit.init_app(app, settings)
@@ -159,12 +158,6 @@ def _end_transaction_quietly(_exc: BaseException | None) -> None:
         # The connection is gone: drop it, so the pool does not hand it out again.
         with contextlib.suppress(Exception):
             db.session.invalidate()
-
-
-def _migration_head() -> str | None:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def _audit_key_changes(changes) -> None:

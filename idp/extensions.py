@@ -1,6 +1,5 @@
 """The shared extension objects. Instances only: each is bound to the app in ``create_app``."""
 
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -15,5 +14,4 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"expire_on_commit": False})
-migrate = Migrate()
 csrf = CSRFProtect()

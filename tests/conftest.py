@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from idp import clock, create_app
+from idp import clock, create_app, schema
 from idp.config import Settings
 from idp.extensions import db
 from idp.identity import cccd, citizens
@@ -74,12 +74,9 @@ def settings(database_url, instance_dir) -> Settings:
 
 @pytest.fixture(scope="session")
 def app(settings):
-    from flask_migrate import upgrade
-
     app = create_app(settings)
     app.config["TESTING"] = True
-    with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    schema.upgrade(app)
     return app
 
 

@@ -13,9 +13,11 @@ from ..config import ConfigError, Settings
 
 
 def _create_app() -> Flask:
-    from .. import create_app
+    from .. import create_app, schema
 
-    return create_app()
+    app = create_app()
+    schema.attach(app)  # the `idp db …` commands
+    return app
 
 
 class AuditedGroup(FlaskGroup):

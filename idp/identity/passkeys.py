@@ -7,6 +7,9 @@
 - Attestation "none": a passkey proves possession, not its make; a citizen's own phone is fine.
 - The signature counter must grow when the authenticator keeps one (a cloned key shows as a
   counter that goes back); synced passkeys report 0 always, which is allowed.
+
+`webauthn` is imported inside the functions that use it: with cbor2, pyOpenSSL and pyasn1 under it
+it costs a worker ≈ 6 MB, and most workers never see a passkey (bench/CHANGES.md, memory).
 """
 
 from __future__ import annotations
@@ -16,22 +19,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ..clock import now
 from ..extensions import db
@@ -74,7 +61,10 @@ def list_for(citizen_pk: int) -> list[WebAuthnCredential]:
     )
 
 
-def _descriptors(rows: list[WebAuthnCredential]) -> list[PublicKeyCredentialDescriptor]:
+def _descriptors(rows: list[WebAuthnCredential]) -> list:
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     descriptors = []
     for row in rows:
         transports = []
@@ -90,6 +80,13 @@ def _descriptors(rows: list[WebAuthnCredential]) -> list[PublicKeyCredentialDesc
 
 def registration_options(citizen: Citizen) -> tuple[str, bytes]:
     """(options JSON for navigator.credentials.create, challenge to keep until the answer)."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = generate_registration_options(
         rp_id=rp_id(),
         rp_name=RP_NAME,
@@ -108,6 +105,10 @@ def registration_options(citizen: Citizen) -> tuple[str, bytes]:
 
 
 def register(citizen: Citizen, credential_json: str, challenge: bytes, name: str) -> WebAuthnCredential:
+    from webauthn import verify_registration_response
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     name = " ".join(name.split())[:MAX_NAME]
     if not name:
         raise PasskeyError("name")
@@ -150,6 +151,9 @@ def register(citizen: Citizen, credential_json: str, challenge: bytes, name: str
 
 def authentication_options(citizen_pk: int) -> tuple[str, bytes]:
     """(options JSON for navigator.credentials.get, challenge), limited to this citizen's keys."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     options = generate_authentication_options(
         rp_id=rp_id(),
         timeout=TIMEOUT_MS,
@@ -161,6 +165,9 @@ def authentication_options(citizen_pk: int) -> tuple[str, bytes]:
 
 def authenticate(citizen_pk: int, credential_json: str, challenge: bytes) -> Verified:
     """The citizen's passkey signed this challenge. Its counter and last use are updated."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     if len(credential_json) > MAX_CREDENTIAL_JSON:
         raise PasskeyError("too long")
     try:

@@ -26,14 +26,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from idp import clock, create_app
+from idp import clock, create_app, schema
 from idp.config import Settings
 from idp.extensions import db
 from tests.conftest import FAST_ARGON2, fresh_database
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRESQL = os.environ.get("IDP_TEST_DATABASE_URL")
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 requires_postgresql = pytest.mark.skipif(
     not POSTGRESQL,
@@ -85,12 +84,10 @@ def cluster_settings_for(database_url: str, folder: Path, ratelimit_prefix: str)
 def control_app(settings: Settings):
     """An in-process provider on the cluster's database: applies the migrations and creates the
     key set before any instance starts (so that no two instances race to create it)."""
-    from flask_migrate import upgrade
-
     built = create_app(settings)
     built.config["TESTING"] = True
+    schema.upgrade(built)
     with built.app_context():
-        upgrade(directory=str(MIGRATIONS))
         ring = built.extensions["idp"].keyring
         ring.ensure_keys()
         ring.refresh(force=True)
