@@ -86,7 +86,7 @@ def login_submit() -> Response:
     if not identifier or not password or len(password) > MAX_PASSWORD:
         return _login_form(interaction, req, identifier, t("login_missing"), 400)
     client_id = req.client.client_id if req else None
-    refusal = lockout.check(identifier)
+    refusal, failures_on_record = lockout.status(identifier)
     if refusal is not None:
         audit.record("login_failed", "failure", client_id=client_id, reason="throttled")
         db.session.commit()
@@ -111,7 +111,8 @@ def login_submit() -> Response:
             return _refused(interaction, req, identifier, refusal)
         # One message for every reason: no hint whether the account exists.
         return _login_form(interaction, req, identifier, t("login_failed"), 401)
-    if lockout.record_success(identifier):
+    # A failure recorded while this password was being checked stays counted: the safe side.
+    if failures_on_record and lockout.record_success(identifier):
         audit.record("account_unlocked", "info", citizen_pk=citizen.id, client_id=client_id)
     if assurance.has_second_factor(citizen.id):
         # A citizen who has set up a second factor always uses it: the password alone never
@@ -163,7 +164,7 @@ def consent_submit() -> Response:
             client_id=req.client.client_id,
             scopes=req.scopes,
         )
-        db.session.delete(interaction)
+        authorize.forget(interaction)
         db.session.commit()
         error = ProtocolError("access_denied", "The citizen did not allow sharing.")
         return to_portal(req, authorize.error_params(req, error))
@@ -172,6 +173,6 @@ def consent_submit() -> Response:
         "consent_given", citizen_pk=current.citizen_pk, client_id=req.client.client_id, scopes=req.scopes
     )
     code = authorize.issue_code(req, current)
-    db.session.delete(interaction)
+    authorize.forget(interaction)
     db.session.commit()
     return to_portal(req, authorize.response_params(req, code=code))

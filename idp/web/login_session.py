@@ -37,7 +37,7 @@ def finish_login(
     after = session.get("after_login")
     session.clear()  # a new CSRF token for the logged-in browser
     if interaction is not None:
-        interaction.login_done_at = row.auth_time
+        authorize.login_done(interaction, row.auth_time)
         response = _go_on(interaction, row, req)
     else:
         db.session.commit()

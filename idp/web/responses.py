@@ -41,13 +41,13 @@ def answer(
         decision = authorize.decide(req, session, login_just_done)
     except authorize.RedirectableError as exc:
         if interaction is not None:
-            db.session.delete(interaction)
+            authorize.forget(interaction)
         db.session.commit()
         return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
     if decision.action == "issue":
         code = authorize.issue_code(req, session)
         if interaction is not None:
-            db.session.delete(interaction)
+            authorize.forget(interaction)
         db.session.commit()
         return to_portal(req, authorize.response_params(req, code=code))
     if interaction is None:

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..identity import notices, registration, sessions, verification
 from ..models import Citizen
 from ..notify import DeliveryFailed, Message, notifiers, send_later
+from ..oauth import authorize
 from ..security import audit
 from ..services import services
 from . import cookies
@@ -232,7 +233,7 @@ def _start_session(citizen: Citizen, interaction: str | None) -> Response:
     )
     pending = interaction_row(interaction)
     if pending is not None:
-        pending.login_done_at = row.auth_time
+        authorize.login_done(pending, row.auth_time)
     audit.record("login_succeeded", citizen_pk=citizen.id, amr=["pwd"], via="registration")
     db.session.commit()
     session.clear()  # a new CSRF token for the logged-in browser
