@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     with app.app_context():
         lean_database = LeanDatabase(db.engine)
+    app.extensions["idp.lean"] = lean_database
     app.wsgi_app = HotPath(app, lean_database, settings, app.extensions["idp.limiter"])
     app.wsgi_app = StaticFastPath(
         app.wsgi_app, app.extensions["idp.discovery"], keyring, settings.jwks_max_age, settings.https

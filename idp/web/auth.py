@@ -17,7 +17,7 @@ from . import account, cookies, second_factor
 from .i18n import negotiate, other_locale, t, wait_message
 from .login_session import finish_login
 from .pending import login_in_progress
-from .responses import to_portal
+from .responses import already_answered, to_portal
 
 bp = Blueprint("auth", __name__)
 
@@ -164,7 +164,8 @@ def consent_submit() -> Response:
             client_id=req.client.client_id,
             scopes=req.scopes,
         )
-        authorize.forget(interaction)
+        if not authorize.forget(interaction):
+            raise already_answered()
         db.session.commit()
         error = ProtocolError("access_denied", "The citizen did not allow sharing.")
         return to_portal(req, authorize.error_params(req, error))
@@ -172,7 +173,8 @@ def consent_submit() -> Response:
     audit.record(
         "consent_given", citizen_pk=current.citizen_pk, client_id=req.client.client_id, scopes=req.scopes
     )
+    if not authorize.forget(interaction):
+        raise already_answered()
     code = authorize.issue_code(req, current)
-    authorize.forget(interaction)
     db.session.commit()
     return to_portal(req, authorize.response_params(req, code=code))

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Interaction
 from ..oauth import authorize
 from ..oauth.authorize import AuthorizationRequest
+from ..oauth.errors import ProtocolError
 
 
 def to_portal(req: AuthorizationRequest, params: dict[str, str]) -> Response:
@@ -26,6 +27,13 @@ def to_portal(req: AuthorizationRequest, params: dict[str, str]) -> Response:
     response = redirect(urlunsplit(parts._replace(query=query)), code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def already_answered() -> ProtocolError:
+    """The same login form or consent sent twice (a double click, a reload): the first one got
+    the answer, this one writes nothing and says the request is over."""
+    db.session.rollback()
+    return ProtocolError("invalid_request", "expired", redirect=False)
 
 
 def answer(
@@ -45,9 +53,9 @@ def answer(
         db.session.commit()
         return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
     if decision.action == "issue":
+        if interaction is not None and not authorize.forget(interaction):
+            raise already_answered()
         code = authorize.issue_code(req, session)
-        if interaction is not None:
-            authorize.forget(interaction)
         db.session.commit()
         return to_portal(req, authorize.response_params(req, code=code))
     if interaction is None:

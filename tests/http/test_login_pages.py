@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from idp.extensions import db
 from idp.identity import cccd
-from idp.models import AuthorizationCode, BrowserSession, Citizen, Consent
+from idp.models import AuditEvent, AuthorizationCode, BrowserSession, Citizen, Consent
+from idp.oauth import authorize
 from tests.support import (
     FlaskBrowser,
     authorize_params,
@@ -280,6 +281,23 @@ def test_consent_post_without_csrf_token_is_refused_and_writes_nothing(
     assert allowed.status_code == 302 and "code" in query_of(allowed.headers["Location"])
 
 
+def test_a_consent_sent_twice_gets_one_code_and_the_second_writes_nothing(
+    client, make_citizen, make_portal, app
+):
+    citizen, portal = make_citizen(), make_portal()
+    page = login(FlaskBrowser(client), authorize_params(portal), citizen["citizen_id"], citizen["password"],
+                 decision=None)
+    fields = {**hidden_fields(page.text), "decision": "allow"}
+    first = client.post("/consent", data=fields)
+    audit_rows = count(app, AuditEvent)
+
+    again = client.post("/consent", data=fields)  # a double click, or the browser's reload
+
+    assert first.status_code == 302 and "code" in query_of(first.headers["Location"])
+    assert again.status_code == 400 and "Location" not in again.headers
+    assert count(app, AuthorizationCode) == 1 and count(app, AuditEvent) == audit_rows
+
+
 # --- the SSO cookie ------------------------------------------------------------------------------
 def test_session_cookie_value_changes_at_every_login_and_the_old_session_ends(
     client, make_citizen, make_portal, app
@@ -409,3 +427,18 @@ def test_consent_page_works_without_javascript(client, make_citizen, make_portal
     assert 'name="decision"' in page.text
     parsed = parse(page.text)
     assert parsed.scripts == 0 and parsed.inline_handlers == []
+
+
+def test_of_two_answers_to_one_pending_request_only_one_ends_it(app, make_portal):
+    """Two consents for one request sent at the same moment both read it; the one whose DELETE
+    finds no row must not answer (responses.already_answered)."""
+    portal = make_portal()
+    with app.test_request_context():
+        req = authorize.validate_params(without_private(authorize_params(portal)))
+        pending = authorize.park(req)
+        db.session.commit()
+
+        first, second = authorize.forget(pending), authorize.forget(pending)
+        db.session.commit()
+
+    assert (first, second) == (True, False)
