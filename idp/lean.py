@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 from .extensions import db
@@ -154,6 +155,19 @@ class LeanDatabase:
                 raw.close()
         finally:
             self._busy.discard(conn)
+
+    def read(self, stmt: ClauseElement, values: dict) -> Record | None:
+        """One row read on a pooled connection, outside any Session (the login pages' plain
+        reads). A driver error is raised as SQLAlchemy's own (OperationalError…), as the ORM
+        raises it, so that a database outage gets the app's clean, retryable 503."""
+        dbapi_error = self.dialect.loaded_dbapi.Error
+        try:
+            with self.connect() as conn:
+                row = conn.first(stmt, values)
+                conn.end_read()
+                return row
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=self.dialect) from exc
 
     def _forget(self) -> None:
         """In a forked child: the parent's connections are not ours to use (nor to close)."""

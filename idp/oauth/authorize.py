@@ -443,9 +443,7 @@ _INTERACTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 def find_interaction(interaction_id: str | None) -> Interaction | None:
     if not isinstance(interaction_id, str) or not _INTERACTION_ID.match(interaction_id):
         return None
-    with current_app.extensions["idp.lean"].connect() as conn:
-        row = conn.first(_FIND_INTERACTION, {"id": interaction_id})
-        conn.end_read()
+    row = current_app.extensions["idp.lean"].read(_FIND_INTERACTION, {"id": interaction_id})
     return row if row is not None and row.expires_at > now() else None
 
 

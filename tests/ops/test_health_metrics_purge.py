@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 
+import pytest
 from sqlalchemy import func, select
 
 from idp import clock, create_app
@@ -45,6 +46,20 @@ def test_a_request_during_a_database_outage_is_a_clean_retryable_503(settings, t
         )
     )
     response = broken.test_client().get("/authorize", query_string={"client_id": "x", "redirect_uri": "y"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", ["/login", "/consent"])
+def test_a_login_page_during_a_database_outage_is_a_clean_retryable_503(settings, tmp_path, page):
+    """The pending request is read outside the ORM (lean.LeanDatabase.read): its driver's error
+    must reach the same handler as the ORM's."""
+    broken = create_app(
+        dataclasses.replace(
+            settings, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", keys_dir=tmp_path / "keys"
+        )
+    )
+    response = broken.test_client().get(page, query_string={"interaction": "a" * 32})
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert "Traceback" not in response.get_data(as_text=True)
 
