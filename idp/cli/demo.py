@@ -15,9 +15,10 @@ import subprocess
 import sys
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
-from flask_migrate import upgrade
 
+from .. import schema
 from ..config import PROJECT_ROOT
 from ..credentials import hash_matches
 from ..extensions import db
@@ -82,7 +83,7 @@ def command(no_serve: bool) -> None:
     if settings.https or not settings.issuer.startswith(("http://127.0.0.1", "http://localhost")):
         # The demo citizen's password is printed in the README: never on a real deployment.
         raise click.ClickException(f"idp demo runs only on a loopback issuer, not {settings.issuer}")
-    upgrade(directory=str(PROJECT_ROOT / "migrations"))
+    schema.upgrade(current_app)
     ensure_demo_citizen()
     credentials_file = settings.instance_dir / "demo-portal-client.json"
     ensure_demo_portal(credentials_file)

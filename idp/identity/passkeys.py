@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -24,6 +25,9 @@ from ..clock import now
 from ..extensions import db
 from ..models import Citizen, WebAuthnCredential
 from ..services import services
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 RP_NAME = "Thai Nguyen ID"
 MAX_NAME = 100
@@ -61,7 +65,7 @@ def list_for(citizen_pk: int) -> list[WebAuthnCredential]:
     )
 
 
-def _descriptors(rows: list[WebAuthnCredential]) -> list:
+def _descriptors(rows: list[WebAuthnCredential]) -> list[PublicKeyCredentialDescriptor]:
     from webauthn.helpers import base64url_to_bytes
     from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
 
