@@ -18,9 +18,10 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -156,14 +157,14 @@ class LeanDatabase:
         finally:
             self._busy.discard(conn)
 
-    def read(self, stmt: ClauseElement, values: dict) -> Record | None:
+    def read(self, stmt: ClauseElement, values: dict, factory: Callable[[dict], Any] = Record) -> Any:
         """One row read on a pooled connection, outside any Session (the login pages' plain
         reads). A driver error is raised as SQLAlchemy's own (OperationalError…), as the ORM
         raises it, so that a database outage gets the app's clean, retryable 503."""
         dbapi_error = self.dialect.loaded_dbapi.Error
         try:
             with self.connect() as conn:
-                row = conn.first(stmt, values)
+                row = conn.first(stmt, values, factory)
                 conn.end_read()
                 return row
         except dbapi_error as exc:
@@ -324,9 +325,12 @@ class LeanConnection:
         rows = self.cursor.fetchall()  # to the end: SQLite's statement (and its snapshot) ends
         return compiled.values(rows[0]) if rows else None
 
-    def first(self, stmt: ClauseElement, values: dict) -> Record | None:
+    def first(self, stmt: ClauseElement, values: dict, factory: Callable[[dict], Any] = Record) -> Any:
+        """The first row as a Record (or as what ``factory`` makes of its dict), or None."""
         row = self.first_values(stmt, values)
-        return None if row is None else Record(dict(zip(self.database.compiled(stmt).keys, row, strict=True)))
+        if row is None:
+            return None
+        return factory(dict(zip(self.database.compiled(stmt).keys, row, strict=True)))
 
     def execute(self, stmt: ClauseElement, values: dict | list[dict]) -> int:
         return _execute(self.database, self.cursor, stmt, values)

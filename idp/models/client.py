@@ -10,7 +10,52 @@ from ..credentials import hash_matches
 from ..extensions import db
 
 
-class Client(db.Model):
+class ClientRules:
+    """Authlib's ClientMixin and the portal's rules, over the attributes alone: shared by the ORM
+    model and by ClientRow, the plain row a login page reads (nothing here writes)."""
+
+    # --- authlib.oauth2.rfc6749.ClientMixin -------------------------------------------------
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        if not scope:
+            return ""
+        allowed = set(self.scopes)
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        # Exact string match only (RFC 9700 §4.1.3): no prefix, wildcard or case folding.
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if self.secret_hash is None or not isinstance(client_secret, str):
+            return False
+        return hash_matches(client_secret, self.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+class ClientRow(ClientRules):
+    """A portal as a plain row, every column an attribute (read on the lean connection by the
+    authorization pages: no Session, no identity map, no attribute instrumentation). Read-only:
+    a change to a portal goes through the ORM model."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+
+class Client(ClientRules, db.Model):
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,34 +121,3 @@ class Client(db.Model):
     contacts: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
-
-    # --- authlib.oauth2.rfc6749.ClientMixin -------------------------------------------------
-    def get_client_id(self) -> str:
-        return self.client_id
-
-    def get_default_redirect_uri(self) -> str | None:
-        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
-
-    def get_allowed_scope(self, scope: str) -> str:
-        if not scope:
-            return ""
-        allowed = set(self.scopes)
-        return " ".join(s for s in scope.split() if s in allowed)
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # Exact string match only (RFC 9700 §4.1.3): no prefix, wildcard or case folding.
-        return redirect_uri in self.redirect_uris
-
-    def check_client_secret(self, client_secret: str) -> bool:
-        if self.secret_hash is None or not isinstance(client_secret, str):
-            return False
-        return hash_matches(client_secret, self.secret_hash)
-
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == self.token_endpoint_auth_method
-
-    def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code" and "authorization_code" in self.grant_types
-
-    def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in self.grant_types

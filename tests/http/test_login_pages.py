@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from idp.extensions import db
 from idp.identity import cccd
 from idp.models import AuditEvent, AuthorizationCode, BrowserSession, Citizen, Consent
-from idp.oauth import authorize
+from idp.oauth import authorize, clients
 from tests.support import (
     FlaskBrowser,
     authorize_params,
@@ -296,6 +296,37 @@ def test_a_consent_sent_twice_gets_one_code_and_the_second_writes_nothing(
     assert first.status_code == 302 and "code" in query_of(first.headers["Location"])
     assert again.status_code == 400 and "Location" not in again.headers
     assert count(app, AuthorizationCode) == 1 and count(app, AuditEvent) == audit_rows
+
+
+def test_a_portal_removed_while_its_citizen_is_on_the_login_form_gets_nothing(
+    client, make_citizen, make_portal, app
+):
+    citizen, portal = make_citizen(), make_portal()
+    page = login_form(client, portal)
+    with app.app_context():  # the operator removes the portal meanwhile (`idp clients delete`)
+        clients.delete(clients.find(portal["client_id"]))
+        db.session.commit()
+    sessions_before = count(app, BrowserSession)
+
+    answer = post_login(client, page, citizen["citizen_id"], citizen["password"])
+
+    assert answer.status_code == 400 and "Location" not in answer.headers
+    assert count(app, AuthorizationCode) == 0 and count(app, BrowserSession) == sessions_before
+
+
+def test_a_redirect_uri_withdrawn_during_consent_is_not_redirected_to(client, make_citizen, make_portal, app):
+    citizen, portal = make_citizen(), make_portal()
+    page = login(FlaskBrowser(client), authorize_params(portal), citizen["citizen_id"], citizen["password"],
+                 decision=None)
+    with app.app_context():
+        row = clients.find(portal["client_id"])
+        row.redirect_uris = ["https://portal.example/elsewhere"]
+        db.session.commit()
+
+    answer = client.post("/consent", data={**hidden_fields(page.text), "decision": "allow"})
+
+    assert answer.status_code == 400 and "Location" not in answer.headers
+    assert count(app, AuthorizationCode) == 0
 
 
 # --- the SSO cookie ------------------------------------------------------------------------------
