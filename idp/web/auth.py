@@ -128,7 +128,7 @@ def _consent_request():
     interaction, req = login_in_progress()
     if req is None:
         raise ProtocolError("invalid_request", "expired", redirect=False)
-    current = sessions.find(cookies.session_cookie())
+    current = sessions.read(cookies.session_cookie())
     if current is None:
         return redirect(url_for("auth.login", interaction=interaction.id), code=303)
     return interaction, req, current

@@ -72,7 +72,7 @@ def authorization() -> Response:
         return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
     use_locale(negotiate(req.ui_locales))
     # A citizen who must log in gets the form at once (as Keycloak does): one redirect fewer.
-    return answer(req, sessions.find(cookies.session_cookie()), login_page=login_page)
+    return answer(req, sessions.read(cookies.session_cookie()), login_page=login_page)
 
 
 @bp.get("/authorize/resume")
@@ -86,7 +86,7 @@ def resume() -> Response:
     except authorize.RedirectableError as exc:
         return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
     use_locale(negotiate(req.ui_locales))
-    session = sessions.find(cookies.session_cookie())
+    session = sessions.read(cookies.session_cookie())
     just_logged_in = (
         session is not None
         and interaction.login_done_at is not None
