@@ -67,10 +67,16 @@ def check(identifier: str) -> Refusal | None:
     return status(identifier)[0]
 
 
+# What a login reads before the password (a plain row on the lean connection: no Session).
+_THROTTLE = LoginThrottle.__table__
+_STATUS = select(_THROTTLE.c.not_before, _THROTTLE.c.locked).where(_THROTTLE.c.key == bindparam("key"))
+
+
 def status(identifier: str) -> tuple[Refusal | None, bool]:
     """(check()'s refusal, whether any failure is on record): a login that finds none needs no
-    record_success() after the password (one SELECT fewer per login)."""
-    row = _find(_key(identifier))
+    record_success() after the password (one SELECT fewer per login). Read before the request
+    writes anything, so what is committed is all there is to see."""
+    row = current_app.extensions["idp.lean"].read(_STATUS, {"key": _key(identifier)})
     if row is not None and row.not_before > now():
         return Refusal(retry_after=row.not_before - now(), locked=row.locked), True
     return None, row is not None
