@@ -442,10 +442,10 @@ def flow_login(args, cfg, log):
         fields = dict(browser.fields)
         fields.update(identifier=citizens[next(counter) % len(citizens)], password=cfg["password"])
         resp = browser.post("/login", fields)
-        # Logged in: on to the consent page, or (consent remembered) straight to the portal.
+        # Logged in: the consent page as the answer, or (consent remembered) straight to the portal.
         location = resp.location or ""
         if not (
-            (resp.status == 303 and location.startswith("/consent?"))
+            (resp.status == 200 and 'name="decision"' in resp.text)
             or (resp.status == 302 and location.startswith(cfg["web"]["redirect_uri"] + "?code="))
         ):
             raise FlowError(f"login POST: {resp.status} {resp.location} {resp.text[:200]!r}")

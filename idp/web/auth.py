@@ -120,7 +120,9 @@ def login_submit() -> Response:
         audit.record("login_password_accepted", "info", citizen_pk=citizen.id, client_id=client_id)
         return second_factor.begin(citizen, interaction)
     audit.record("login_succeeded", citizen_pk=citizen.id, client_id=client_id, amr=["pwd"])
-    return finish_login(citizen, interaction, ["pwd"], sessions.PASSWORD_ACR, req=req)
+    return finish_login(
+        citizen, interaction, ["pwd"], sessions.PASSWORD_ACR, req=req, consent_page=consent_form
+    )
 
 
 def _consent_request():
@@ -140,12 +142,25 @@ def consent_page() -> Response:
     if isinstance(pending, Response):
         return pending
     interaction, req, current = pending
+    return consent_form(interaction, req, current)
+
+
+def consent_form(interaction: Interaction, req: AuthorizationRequest, current) -> Response:
+    """The consent page of a pending request: what GET /consent shows, and what POST /login
+    answers at once when the portal asks for what the citizen has not yet agreed to (as Keycloak
+    does: one request fewer, one round trip less on a slow phone)."""
     already = consent.granted_scopes(current.citizen_pk, req.client.client_id)
     locale = negotiate(req.ui_locales)
     items = [(s, scope_label(s, locale), s in already) for s in req.scopes]
     return Response(
         render_template(
-            "consent.html", interaction=interaction, client=req.client, items=items, citizen=current.citizen
+            "consent.html",
+            interaction=interaction,
+            client=req.client,
+            items=items,
+            citizen=current.citizen,
+            # The other language goes to GET /consent, wherever the page was shown.
+            lang_url=url_for("auth.consent_page", interaction=interaction.id, lang=other_locale()),
         )
     )
 

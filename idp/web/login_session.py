@@ -6,12 +6,12 @@ from flask import Response, redirect, request, session, url_for
 
 from ..extensions import db
 from ..identity import sessions
-from ..models import BrowserSession, Citizen, Interaction
+from ..models import Citizen, Interaction
 from ..oauth import authorize
 from ..services import services
 from . import cookies
 from .i18n import negotiate, use_locale
-from .responses import answer, to_portal
+from .responses import ConsentPage, answer, to_portal
 
 
 def finish_login(
@@ -21,10 +21,12 @@ def finish_login(
     acr: str,
     target: str | None = None,
     req: authorize.AuthorizationRequest | None = None,
+    consent_page: ConsentPage | None = None,
 ) -> Response:
     """Start the session (a new id: the old one ends), commit, and go on with the pending
     authorization request (``req``: the interaction's request, as this request validated it), or
-    to ``target`` (a URL of ours), or to the home page."""
+    to ``target`` (a URL of ours), or to the home page. With ``consent_page``, a consent still to
+    give is answered with its page rather than a redirect to it."""
     cookie_value, row = sessions.start(
         citizen,
         services().settings.session_ttl,
@@ -38,7 +40,7 @@ def finish_login(
     session.clear()  # a new CSRF token for the logged-in browser
     if interaction is not None:
         authorize.login_done(interaction, row.auth_time)
-        response = _go_on(interaction, row, req)
+        response = _go_on(interaction, row, req, consent_page)
     else:
         db.session.commit()
         if target is None and isinstance(after, dict) and after.get("page") == "device":
@@ -49,7 +51,10 @@ def finish_login(
 
 
 def _go_on(
-    interaction: Interaction, row: BrowserSession, req: authorize.AuthorizationRequest | None
+    interaction: Interaction,
+    row,
+    req: authorize.AuthorizationRequest | None,
+    consent_page: ConsentPage | None = None,
 ) -> Response:
     """The next step of the portal's request (consent, or the code), decided here rather than
     after one more redirect through /authorize/resume: a login is a request shorter. The new
@@ -61,7 +66,7 @@ def _go_on(
             db.session.commit()
             return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
         use_locale(negotiate(req.ui_locales))
-    return _see_other(answer(req, row, interaction, login_just_done=True))
+    return _see_other(answer(req, row, interaction, login_just_done=True, consent_page=consent_page))
 
 
 def _see_other(response: Response) -> Response:

@@ -4,6 +4,7 @@ the portal (a redirect, or an auto-posted form)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Response, redirect, render_template, url_for
@@ -36,15 +37,21 @@ def already_answered() -> ProtocolError:
     return ProtocolError("invalid_request", "expired", redirect=False)
 
 
+# (interaction, request, SSO session) → the consent page (idp/web/auth.py).
+ConsentPage = Callable[[Interaction, AuthorizationRequest, Any], Response]
+
+
 def answer(
     req: AuthorizationRequest,
     session,
     interaction=None,
     login_just_done: bool = False,
     login_page: Callable[[Interaction, AuthorizationRequest], Response] | None = None,
+    consent_page: ConsentPage | None = None,
 ) -> Response:
     """Decide what the citizen must do next, and do it. With ``login_page``, a citizen who must
-    log in gets the form in this answer rather than a redirect to it."""
+    log in gets the form in this answer rather than a redirect to it; with ``consent_page``, the
+    same for a consent to give."""
     try:
         decision = authorize.decide(req, session, login_just_done)
     except authorize.RedirectableError as exc:
@@ -63,6 +70,8 @@ def answer(
     db.session.commit()
     if decision.action == "login" and login_page is not None:
         return login_page(interaction, req)
+    if decision.action == "consent" and consent_page is not None:
+        return consent_page(interaction, req, session)
     endpoint = {"login": "auth.login", "step_up": "second_factor.page"}.get(
         decision.action, "auth.consent_page"
     )

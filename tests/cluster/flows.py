@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 import requests
 from joserfc import jwt
@@ -252,9 +252,14 @@ def login_form(browser: Browser, base: str, location: str) -> dict:
 
 
 def submit_login(browser: Browser, base: str, form: dict, citizen: Citizen) -> str:
-    """POST /login: where the browser goes next (the consent page, or the portal with a code)."""
+    """POST /login: where the browser goes next. The consent page is the answer itself; its own
+    address (GET /consent for the same request, at any instance) is returned for it."""
     data = {**form, "identifier": citizen.citizen_id, "password": citizen.password}
-    return expect("login", browser.post(base, "/login", data), 303).headers["Location"]
+    response = expect("login", browser.post(base, "/login", data), 200, 302, 303)
+    if response.status_code == 200:
+        assert 'name="decision"' in response.text, response.text[:300]
+        return "/consent?" + urlencode({"interaction": hidden_fields(response.text)["interaction"]})
+    return response.headers["Location"]
 
 
 def consent_form(browser: Browser, base: str, location: str) -> dict:

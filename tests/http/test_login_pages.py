@@ -329,6 +329,22 @@ def test_a_redirect_uri_withdrawn_during_consent_is_not_redirected_to(client, ma
     assert count(app, AuthorizationCode) == 0
 
 
+def test_the_password_is_answered_with_the_consent_page_itself(client, make_citizen, make_portal, app):
+    citizen, portal = make_citizen(), make_portal()
+    page = login_form(client, portal)
+
+    answer = post_login(client, page, citizen["citizen_id"], citizen["password"])
+
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and 'name="decision"' in text and citizen["full_name"] in text
+    assert answer.headers["Cache-Control"].startswith("no-store")
+    assert 'href="/consent?interaction=' in text  # the other language: GET /consent, not the login again
+    again = client.get(re.search(r'href="(/consent\?[^"]+)"', text).group(1).replace("&amp;", "&"))
+    assert again.status_code == 200 and 'name="decision"' in again.get_data(as_text=True)
+    allowed = client.post("/consent", data={**hidden_fields(text), "decision": "allow"})
+    assert allowed.status_code == 302 and "code" in query_of(allowed.headers["Location"])
+
+
 # --- the SSO cookie ------------------------------------------------------------------------------
 def test_session_cookie_value_changes_at_every_login_and_the_old_session_ends(
     client, make_citizen, make_portal, app
@@ -381,7 +397,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, make_citizen, make_
 
     response = post_login(client, page, citizen["citizen_id"], citizen["password"])
 
-    assert response.status_code == 303
+    assert response.status_code == 200 and 'name="decision"' in response.get_data(as_text=True)
     cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(SESSION_COOKIE + "=")]
     assert len(cookies) == 1
     attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookies[0].split(";")[1:]}
