@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ClauseElement
 
+from .. import lean
 from ..clock import now
 from ..extensions import db
 from ..models import Client, Consent
@@ -46,7 +47,7 @@ def remember(citizen_pk: int, client_id: str, scopes: set[str]) -> None:
     login's time)."""
     at = now()
     merged = sorted(granted_scopes(citizen_pk, client_id) | scopes)
-    db.session.execute(
+    lean.write(
         _UPSERTS[db.session.get_bind().dialect.name],
         {"citizen_pk": citizen_pk, "client_id": client_id, "scopes": merged, "at": at},
     )

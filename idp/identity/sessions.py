@@ -56,7 +56,7 @@ def start(
         "expires_at": at + ttl,
         "ended_at": None,
     }
-    db.session.execute(_START, values)
+    lean.write(_START, values)
     return cookie_value, lean.Record({**values, "citizen": citizen})
 
 

@@ -435,20 +435,20 @@ def park(req: AuthorizationRequest) -> Interaction:
         "created_at": at,
         "expires_at": at + services().settings.interaction_ttl,
     }
-    db.session.execute(_PARK, values)
+    lean.write(_PARK, values)
     return lean.Record(values)
 
 
 def login_done(interaction: Interaction, auth_time: int) -> None:
     """prompt=login and max_age are satisfied for this request by the login done at auth_time."""
-    db.session.execute(_LOGIN_DONE, {"interaction_id": interaction.id, "login_done_at": auth_time})
+    lean.write(_LOGIN_DONE, {"interaction_id": interaction.id, "login_done_at": auth_time})
     interaction.login_done_at = auth_time
 
 
 def forget(interaction: Interaction) -> bool:
     """The request is answered (or refused): its interaction ends with this transaction. False if
     another request ended it first (a form sent twice): that one answered, this one must not."""
-    return db.session.execute(_FORGET, {"interaction_id": interaction.id}).rowcount == 1
+    return lean.write(_FORGET, {"interaction_id": interaction.id}).rowcount == 1
 
 
 _INTERACTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -485,7 +485,7 @@ def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
         scope=req.scope,
     )
     at = now()
-    db.session.execute(  # Core, like the interaction's rows: nothing here reads the code back
+    lean.write(  # Core, like the interaction's rows: nothing here reads the code back
         _ISSUE_CODE,
         {
             "code_hash": token_hash(code),
