@@ -12,6 +12,7 @@ from ..clock import now
 from ..credentials import SESSION_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..models import BrowserSession, Citizen
+from ..models.citizen import CitizenRow
 from ..oauth import backchannel
 
 PASSWORD_ACR = "urn:thainguyen:id:loa:1"
@@ -89,8 +90,7 @@ _READ = (
 
 def _with_citizen(values: dict) -> lean.Record:
     citizen = {key[3:]: values.pop(key) for key in [k for k in values if k.startswith("c__")]}
-    citizen["is_active"] = Citizen.is_active.fget(lean.Record(citizen))
-    values["citizen"] = lean.Record(citizen)
+    values["citizen"] = CitizenRow(citizen)
     return lean.Record(values)
 
 

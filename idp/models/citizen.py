@@ -16,7 +16,26 @@ STATUSES = ("pending", "active", "locked", "disabled")
 GENDERS = ("male", "female")
 
 
-class Citizen(db.Model):
+class CitizenRules:
+    """What the model says of a citizen over its attributes alone: shared by the ORM model and by
+    CitizenRow, the plain row the login pages read."""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def get_user_id(self) -> int:
+        return self.id
+
+
+class CitizenRow(CitizenRules):
+    """A citizen as a plain, read-only row (the login pages); a change goes through the model."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+
+class Citizen(CitizenRules, db.Model):
     __tablename__ = "citizens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,10 +61,3 @@ class Citizen(db.Model):
     identity_verified_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status == "active"
-
-    def get_user_id(self) -> int:
-        return self.id

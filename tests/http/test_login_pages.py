@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from idp.extensions import db
 from idp.identity import cccd
+from idp.identity.passwords import Passwords
 from idp.models import AuditEvent, AuthorizationCode, BrowserSession, Citizen, Consent
 from idp.oauth import authorize, clients
 from tests.support import (
@@ -343,6 +344,21 @@ def test_the_password_is_answered_with_the_consent_page_itself(client, make_citi
     assert again.status_code == 200 and 'name="decision"' in again.get_data(as_text=True)
     allowed = client.post("/consent", data={**hidden_fields(text), "decision": "allow"})
     assert allowed.status_code == 302 and "code" in query_of(allowed.headers["Location"])
+
+
+def test_a_password_hashed_with_older_parameters_is_rehashed_at_login(client, make_citizen, make_portal, app):
+    citizen, portal = make_citizen(), make_portal()
+    with app.app_context():  # as an earlier version of the provider stored it (t=2 instead of t=1)
+        row = db.session.get(Citizen, citizen["pk"])
+        row.password_hash = Passwords(2, 8192, 1).hash(citizen["password"])
+        db.session.commit()
+
+    assert logs_in(client, portal, citizen["citizen_id"], citizen["password"])
+
+    with app.app_context():
+        stored = db.session.get(Citizen, citizen["pk"]).password_hash
+    assert stored.startswith("$argon2id$") and "t=1" in stored
+    assert Passwords(1, 8192, 1).verify(stored, citizen["password"]) == (True, None)
 
 
 # --- the SSO cookie ------------------------------------------------------------------------------
