@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import bindparam, exists, select
 
 from ..extensions import db
@@ -43,10 +44,15 @@ def level(acr_rank: int) -> str:
     return LADDER[max(1, min(acr_rank, len(LADDER))) - 1]
 
 
-def has_second_factor(citizen_pk: int) -> bool:
+def has_second_factor(citizen_pk: int, committed: bool = False) -> bool:
     """A confirmed authenticator app or at least one passkey. Recovery codes alone are not a
-    factor: they stand in for the app, and go when it goes."""
-    return bool(db.session.scalar(_HAS_SECOND_FACTOR, {"citizen_pk": citizen_pk}))
+    factor: they stand in for the app, and go when it goes. ``committed``: what is committed is
+    all there is to see (the login, before it writes anything): read as a plain row on the lean
+    connection rather than in the request's Session."""
+    values = {"citizen_pk": citizen_pk}
+    if committed:
+        return bool(current_app.extensions["idp.lean"].read(_HAS_SECOND_FACTOR_ROW, values).found)
+    return bool(db.session.scalar(_HAS_SECOND_FACTOR, values))
 
 
 # Built once: asked at every login, and building it costs more than running it.
@@ -56,6 +62,7 @@ _HAS_SECOND_FACTOR = select(
     )
     | exists().where(WebAuthnCredential.citizen_pk == bindparam("citizen_pk"))
 )
+_HAS_SECOND_FACTOR_ROW = select(_HAS_SECOND_FACTOR.selected_columns[0].label("found"))
 
 
 def reachable(citizen: Citizen) -> int:

@@ -114,7 +114,7 @@ def login_submit() -> Response:
     # A failure recorded while this password was being checked stays counted: the safe side.
     if failures_on_record and lockout.record_success(identifier):
         audit.record("account_unlocked", "info", citizen_pk=citizen.id, client_id=client_id)
-    if assurance.has_second_factor(citizen.id):
+    if assurance.has_second_factor(citizen.id, committed=True):
         # A citizen who has set up a second factor always uses it: the password alone never
         # opens a session for them, whatever the portal asks.
         audit.record("login_password_accepted", "info", citizen_pk=citizen.id, client_id=client_id)
