@@ -23,7 +23,7 @@ from ..credentials import CODE_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..identity import assurance, consent
 from ..models import AuthorizationCode, BrowserSession, Client, Interaction
-from ..models.client import ClientRow
+from ..models.client import ClientRow, ClientRules
 from ..security import audit
 from ..services import services
 from . import pushed, request_objects
@@ -67,7 +67,7 @@ MAX_PARAM_LENGTH = 2048
 class AuthorizationRequest:
     """A request whose client and redirect URI are verified and whose parameters are valid."""
 
-    client: Client
+    client: ClientRules
     redirect_uri: str
     scopes: list[str]
     response_mode: str = "query"
@@ -128,7 +128,7 @@ def check_client(params: dict[str, str]) -> ClientRow:
     return client
 
 
-def check_redirect_uri(params: dict[str, str], client: Client) -> str:
+def check_redirect_uri(params: dict[str, str], client: ClientRules) -> str:
     redirect_uri = params.get("redirect_uri")
     if not redirect_uri:
         # OIDC Core §3.1.2.1: redirect_uri is REQUIRED.
@@ -153,7 +153,7 @@ def check_response_mode(params: dict[str, str]) -> str:
     return mode
 
 
-def check_pushed(params: dict[str, str], client: Client) -> None:
+def check_pushed(params: dict[str, str], client: ClientRules) -> None:
     if client.require_pushed_authorization_requests and not params.get(PUSHED):
         raise invalid_request("This portal must push its authorization requests to the PAR endpoint.")
 
@@ -166,7 +166,7 @@ def check_unsupported(params: dict[str, str]) -> None:
         raise ProtocolError("registration_not_supported", "The registration parameter is not supported.")
 
 
-def check_scope(params: dict[str, str], client: Client) -> list[str]:
+def check_scope(params: dict[str, str], client: ClientRules) -> list[str]:
     requested = params.get("scope", "").split()
     if "openid" not in requested:
         raise ProtocolError("invalid_scope", "The scope must include openid.")
@@ -180,7 +180,7 @@ def check_scope(params: dict[str, str], client: Client) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-def check_pkce(params: dict[str, str], client: Client) -> str | None:
+def check_pkce(params: dict[str, str], client: ClientRules) -> str | None:
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
     if challenge is None:
@@ -221,7 +221,7 @@ def check_nonce_and_state(params: dict[str, str]) -> None:
             raise invalid_request(f"{name} is longer than 512 characters.")
 
 
-def check_acr(params: dict[str, str], client: Client) -> assurance.Demand:
+def check_acr(params: dict[str, str], client: ClientRules) -> assurance.Demand:
     """The level of assurance asked for: acr_values (voluntary), the claims parameter's
     id_token.acr (essential when it says so; OIDC Core §5.5.1.1), the portal's minimum.
     Other members of the claims parameter are accepted and not acted on yet."""
@@ -328,8 +328,8 @@ def find_client(client_id: str) -> Client | None:
 
 
 # Every page of a login validates its request again, so the portal is read once per page: as a
-# plain row on the lean connection (≈ a fifth of the ORM load's cost, bench/CHANGES.md). Not
-# cached, for the same reason as find_client.
+# plain row on the lean connection (the ORM loads were ≈ 13 % of a login's time outside Argon2,
+# bench/CHANGES.md). Not cached, for the same reason as find_client.
 _CLIENTS = Client.__table__
 _FIND_PAGE_CLIENT = select(*_CLIENTS.columns).where(_CLIENTS.c.client_id == bindparam("client_id"))
 
@@ -469,7 +469,7 @@ def resume(interaction: Interaction) -> AuthorizationRequest:
 
 
 # --- the answer -----------------------------------------------------------------------------
-def code_ttl(client: Client) -> int:
+def code_ttl(client: ClientRules) -> int:
     ttl = services().settings.code_ttl
     return min(ttl, 60) if client.fapi2 else ttl  # FAPI 2.0 §5.3.2.1: at most 60 seconds
 
