@@ -12,7 +12,7 @@ from ..clock import now
 from ..credentials import SESSION_PREFIX, new_token, token_hash
 from ..extensions import db
 from ..models import BrowserSession, Citizen
-from ..models.citizen import CitizenRow
+from ..models.citizen import WITHOUT_PASSWORD, CitizenRow
 from ..oauth import backchannel
 
 PASSWORD_ACR = "urn:thainguyen:id:loa:1"
@@ -80,9 +80,8 @@ def find(cookie_value: str | None) -> BrowserSession | None:
 # joined SELECT on the lean connection into plain rows, no Session, no identity map (the ORM load
 # of a session and its citizen was ≈ 4 % of a login's time; bench/CHANGES.md).
 _SESSIONS, _CITIZENS = BrowserSession.__table__, Citizen.__table__
-_CITIZEN_COLUMNS = [c for c in _CITIZENS.columns if c.key != "password_hash"]
 _READ = (
-    select(*_SESSIONS.columns, *(c.label(f"c__{c.key}") for c in _CITIZEN_COLUMNS))
+    select(*_SESSIONS.columns, *(c.label(f"c__{c.key}") for c in WITHOUT_PASSWORD))
     .select_from(_SESSIONS.join(_CITIZENS, _CITIZENS.c.id == _SESSIONS.c.citizen_pk))
     .where(_SESSIONS.c.session_hash == bindparam("session_hash"))
 )

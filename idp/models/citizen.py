@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now
 from ..extensions import db
+from ..lean import Record
 
 # "pending": created by an operator (`idp users import`), waiting for its activation code.
 STATUSES = ("pending", "active", "locked", "disabled")
@@ -28,11 +29,8 @@ class CitizenRules:
         return self.id
 
 
-class CitizenRow(CitizenRules):
+class CitizenRow(CitizenRules, Record):
     """A citizen as a plain, read-only row (the login pages); a change goes through the model."""
-
-    def __init__(self, values: dict) -> None:
-        self.__dict__.update(values)
 
 
 class Citizen(CitizenRules, db.Model):
@@ -61,3 +59,8 @@ class Citizen(CitizenRules, db.Model):
     identity_verified_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
+
+
+# What a page or the hot path reads of a citizen alongside another row: every column but the
+# password hash.
+WITHOUT_PASSWORD = [c for c in Citizen.__table__.columns if c.key != "password_hash"]

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..clock import now
 from ..credentials import hash_matches
 from ..extensions import db
+from ..lean import Record
 
 
 class ClientRules:
@@ -46,13 +47,10 @@ class ClientRules:
         return grant_type in self.grant_types
 
 
-class ClientRow(ClientRules):
+class ClientRow(ClientRules, Record):
     """A portal as a plain row, every column an attribute (read on the lean connection by the
     authorization pages: no Session, no identity map, no attribute instrumentation). Read-only:
     a change to a portal goes through the ORM model."""
-
-    def __init__(self, values: dict) -> None:
-        self.__dict__.update(values)
 
 
 class Client(ClientRules, db.Model):

@@ -22,6 +22,7 @@ from ..config import Settings
 from ..credentials import ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX, token_hash
 from ..identity import history
 from ..models import AuthorizationCode, Citizen, Client, Token
+from ..models.citizen import WITHOUT_PASSWORD
 from ..security import audit
 from . import tokens
 from .authorize import _CLIENT_ID
@@ -45,7 +46,7 @@ FIND_CLIENT = select(
 ).where(_CLIENT.c.client_id == bindparam("client_id"))
 # The token and its citizen in one round trip; the password hash is never read here.
 _TOKEN_KEYS = [c.key for c in _TOKEN.columns]
-_CITIZEN_COLUMNS = [c for c in _CITIZEN.columns if c.key != "password_hash"]
+_CITIZEN_COLUMNS = WITHOUT_PASSWORD
 _CITIZEN_KEYS = [c.key for c in _CITIZEN_COLUMNS]
 FIND_TOKEN = (
     select(*_TOKEN.columns, *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS))

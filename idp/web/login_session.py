@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, redirect, request, session, url_for
 
+from .. import lean
 from ..extensions import db
 from ..identity import sessions
 from ..models import Citizen, Interaction
@@ -52,7 +53,7 @@ def finish_login(
 
 def _go_on(
     interaction: Interaction,
-    row,
+    row: lean.Record,
     req: authorize.AuthorizationRequest | None,
     consent_page: ConsentPage | None = None,
 ) -> Response:
