@@ -46,10 +46,9 @@ FIND_CLIENT = select(
 ).where(_CLIENT.c.client_id == bindparam("client_id"))
 # The token and its citizen in one round trip; the password hash is never read here.
 _TOKEN_KEYS = [c.key for c in _TOKEN.columns]
-_CITIZEN_COLUMNS = WITHOUT_PASSWORD
-_CITIZEN_KEYS = [c.key for c in _CITIZEN_COLUMNS]
+_CITIZEN_KEYS = [c.key for c in WITHOUT_PASSWORD]
 FIND_TOKEN = (
-    select(*_TOKEN.columns, *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS))
+    select(*_TOKEN.columns, *(c.label(f"citizen_{c.key}") for c in WITHOUT_PASSWORD))
     .select_from(_TOKEN.outerjoin(_CITIZEN, _CITIZEN.c.id == _TOKEN.c.citizen_pk))
     .where(_TOKEN.c.token_hash == bindparam("token_hash"))
 )
@@ -59,7 +58,7 @@ FIND_TOKEN = (
 FIND_TOKEN_FOR_USERINFO = (
     select(
         *_TOKEN.columns,
-        *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS),
+        *(c.label(f"citizen_{c.key}") for c in WITHOUT_PASSWORD),
         _CLIENT.c.userinfo_signed_response_alg.is_not(None)
         | _CLIENT.c.userinfo_encrypted_response_alg.is_not(None),
     )
@@ -75,7 +74,7 @@ FIND_TOKEN_FOR_USERINFO = (
 _CODE = AuthorizationCode.__table__
 _CODE_KEYS = [c.key for c in _CODE.columns]
 FIND_CODE = (
-    select(*_CODE.columns, *(c.label(f"citizen_{c.key}") for c in _CITIZEN_COLUMNS))
+    select(*_CODE.columns, *(c.label(f"citizen_{c.key}") for c in WITHOUT_PASSWORD))
     .select_from(_CODE.outerjoin(_CITIZEN, _CITIZEN.c.id == _CODE.c.citizen_pk))
     .where(_CODE.c.code_hash == bindparam("code_hash"))
 )
