@@ -14,9 +14,11 @@ What it does (see bench/README.md):
     load generator (bench/loadgen.py, its own process) for the stateful ones; each flow waits for
     a quiet machine, warms up, then measures --duration seconds;
  4. RSS of every server process; stops the server;
- 5. with --peer: node-oidc-provider (/work/shared/peers) pinned to core 0 the same way, never at
-    the same time as ours: the same stateless flows and the full login with flow.mjs, which is
-    also run against ours (bench/tnid_forms.mjs answers our pages);
+ 5. with --peer: node-oidc-provider (/work/shared/peers) pinned to core 0 the same way, up beside
+    ours (the server not being measured is idle): every flow both serve (the stateless ones, the
+    refresh, the full login with flow.mjs, which bench/tnid_forms.mjs lets answer our pages) is
+    measured --rounds times on each, alternating ours and the peer, and the ratio is the median
+    of the rounds' ratios (--rounds 1: ours first, then the peer alone, as before);
  6. writes bench/results/<db>.json (+ peer.json) and regenerates bench/RESULTS.md from them.
 
 Flows: discovery, jwks, jwks304, token, userinfo, introspect, revoke, refresh, code, login, full,
@@ -529,26 +531,45 @@ def prep_tokens(cfg_path: Path, kind: str, n: int, out: Path) -> Path:
     return out
 
 
-def run_ours(args, flows, argon2) -> dict:
-    inst = Instance(args)
-    try:
-        settings = inst.settings()
+class OursServer:
+    """Our server for a run: a fresh instance, seeded, started pinned to core 0; ``measure`` one
+    flow at a time (any number of times: the paired rounds with the peer), ``summary`` at the end
+    (the RSS after the whole suite is the issue's memory figure)."""
+
+    def __init__(self, args, flows: list[str], argon2=None) -> None:
+        self.args, self.flows, self.argon2, self.results = args, flows, argon2, {}
+        self.inst = Instance(args)
+
+    def __enter__(self) -> OursServer:
+        try:
+            self._start()
+        except BaseException:
+            self.inst.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.inst.cleanup()
+
+    def _start(self) -> None:
+        args, inst = self.args, self.inst
+        self.settings = inst.settings()
         log(f"# instance {inst.tmp} ({args.db}), issuer {inst.base}")
-        cfg = inst.setup(args.citizens, [PEER_REDIRECT])
-        cfg_path = inst.tmp / "bench.json"
-        cfg_path.write_text(json.dumps(cfg))
-        prefill = inst.prefill(args.prefill) if args.prefill else None
-        if argon2 is None and {"login", "full", "flowjs"} & set(flows):
+        self.cfg = inst.setup(args.citizens, [PEER_REDIRECT])
+        self.cfg_path = inst.tmp / "bench.json"
+        self.cfg_path.write_text(json.dumps(self.cfg))
+        self.prefill = inst.prefill(args.prefill) if args.prefill else None
+        if self.argon2 is None and {"login", "full", "flowjs"} & set(self.flows):
             log("# raw Argon2id rate on core 0 (nothing else running)")
-            argon2 = argon2_rate(settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet)
-            log(f"  {argon2['hash_per_s']:.2f} hashes/s ({argon2['hash_ms']:.1f} ms) with {argon2['params']}")
+            self.argon2 = argon2_rate(self.settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet)
+            log(f"  {self.argon2['hash_per_s']:.2f} hashes/s ({self.argon2['hash_ms']:.1f} ms) with {self.argon2['params']}")
         inst.start(args.server_threads)
-        pids = inst.pids()
+        self.pids = inst.pids()
         workers = inst.worker_pids()
-        worker = workers[0] if workers else inst.server.pid
-        affinity = {p: sorted(os.sched_getaffinity(p)) for p in pids}
-        log(f"# server pids {pids} affinity {affinity}")
-        rss_idle = rss_report(pids, inst.server.pid)
+        self.worker = workers[0] if workers else inst.server.pid
+        self.affinity = {p: sorted(os.sched_getaffinity(p)) for p in self.pids}
+        log(f"# server pids {self.pids} affinity {self.affinity}")
+        self.rss_idle = rss_report(self.pids, inst.server.pid)
         profiler = None
         if args.profile:
             exe = args.py_spy or shutil.which("py-spy") or "/tmp/bench-tools/bin/py-spy"
@@ -557,26 +578,84 @@ def run_ours(args, flows, argon2) -> dict:
             profiler = Profiler(exe if Path(exe).exists() else None, pdir, args.profile == "gil")
             if profiler.exe is None:
                 log("  py-spy not found: no profiles (see bench/README.md)")
-        runner = Runner(args, profiler)
-        results = {}
-        for flow in flows:
-            log(f"# ours: {flow}")
-            results[flow] = measure_ours(runner, flow, inst, cfg, cfg_path, pids, worker, argon2, results)
+        self.runner = Runner(args, profiler)
+
+    def measure(self, flow: str) -> dict:
+        log(f"# ours: {flow}")
+        return measure_ours(self.runner, flow, self.inst, self.cfg, self.cfg_path, self.pids, self.worker,
+                            self.argon2, self.results)
+
+    def summary(self) -> dict:
+        inst = self.inst
         rss_end = rss_report(inst.pids(), inst.server.pid)
         server_log_tail = (inst.tmp / "server.log").read_text(errors="replace")[-3000:]
         return {
-            "prefill": prefill,
-            "flows": results,
-            "rss_idle": rss_idle,
+            "prefill": self.prefill,
+            "flows": self.results,
+            "rss_idle": self.rss_idle,
             "rss_end": rss_end,
-            "affinity": {str(k): v for k, v in affinity.items()},
-            "argon2": argon2,
-            "settings": settings_info(args, settings),
+            "affinity": {str(k): v for k, v in self.affinity.items()},
+            "argon2": self.argon2,
+            "settings": settings_info(self.args, self.settings),
             "launch_note": inst.launch_note,
             "server_log_errors": [line for line in server_log_tail.splitlines() if "ERROR" in line][-10:],
         }
-    finally:
-        inst.cleanup()
+
+
+def run_ours(args, flows, argon2) -> dict:
+    with OursServer(args, flows, argon2) as ours:
+        for flow in flows:
+            ours.results[flow] = ours.measure(flow)
+        return ours.summary()
+
+
+def run_paired(args, flows) -> tuple[dict, dict]:
+    """Ours and the peer both up (both pinned to core 0, the one not measured idle), each flow the
+    peer also serves measured --rounds times on each, alternating ours, peer, ours, peer…: the
+    machine's speed drifts by tens of percent within minutes here, and a ratio of two figures taken
+    minutes apart carries that drift; a ratio of two figures taken back to back mostly does not.
+    Each side's figures are those of its median round; the ratio is the median of the rounds'
+    ratios (all of them are kept in the json and shown beside it)."""
+    with OursServer(args, flows) as ours, PeerServer(args) as peer:
+        for flow in flows:
+            if flow not in PEER_FLOWS or not peer.serves(flow):
+                ours.results[flow] = ours.measure(flow)
+                continue
+            mine, theirs = [], []
+            for i in range(args.rounds):
+                log(f"# round {i + 1}/{args.rounds}")
+                mine.append(ours.measure(flow))
+                theirs.append(peer.measure(flow))
+            ours.results[flow], peer.results[flow] = paired(mine, theirs, flow, ours.argon2)
+        return ours.summary(), peer.summary()
+
+
+def _median_round(rounds: list[dict]) -> dict:
+    ok = sorted((r for r in rounds if "rps" in r), key=lambda r: r["rps"])
+    return dict(ok[(len(ok) - 1) // 2]) if ok else rounds[-1]
+
+
+def paired(mine: list[dict], theirs: list[dict], flow: str, argon2: dict | None) -> tuple[dict, dict]:
+    """Each side's median round, with every round's rate, and the ratios of the rounds that both
+    sides measured (for the full login: ours minus the Argon2 time per login, over the peer)."""
+    ours, peer = _median_round(mine), _median_round(theirs)
+    ratios = []
+    for o, p in zip(mine, theirs, strict=True):
+        if "rps" not in o or not p.get("rps"):
+            continue
+        rate = minus_argon2(o["rps"], argon2) if flow == "flowjs" else o["rps"]
+        if rate:
+            ratios.append(round(rate / p["rps"], 3))
+    ours["rounds_rps"] = [r.get("rps") for r in mine]
+    peer["rounds_rps"] = [r.get("rps") for r in theirs]
+    ours["pair_ratios"] = ratios
+    return ours, peer
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
 # --- cost growth ------------------------------------------------------------------------------
@@ -770,81 +849,109 @@ def peer_copy() -> Path:
     return work
 
 
-def run_peer(args, flows) -> dict:
-    work = peer_copy()
-    if _answers(PEER_BASE):
-        raise RuntimeError("something already listens on 127.0.0.1:3000")
-    tmp = Path(tempfile.mkdtemp(prefix="tnid-bench-peer-"))
-    logf = open(tmp / "peer.log", "w")
-    env = dict(os.environ, NODE_ENV="production")
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "node", "server.mjs"], cwd=work, env=env,
-                            stdout=logf, stderr=subprocess.STDOUT)
-    try:
-        wait_http(PEER_BASE + "/.well-known/openid-configuration", 30, proc)
+class PeerServer:
+    """node-oidc-provider for a run: started pinned to core 0 on :3000, ``measure`` one flow at a
+    time, ``summary`` at the end."""
+
+    def __init__(self, args) -> None:
+        self.args, self.results = args, {}
+        self.proc = None
+        self.tmp = Path(tempfile.mkdtemp(prefix="tnid-bench-peer-"))
+
+    def __enter__(self) -> PeerServer:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _start(self) -> None:
+        self.work = peer_copy()
+        if _answers(PEER_BASE):
+            raise RuntimeError("something already listens on 127.0.0.1:3000")
+        logf = open(self.tmp / "peer.log", "w")
+        env = dict(os.environ, NODE_ENV="production")
+        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "node", "server.mjs"], cwd=self.work, env=env,
+                                     stdout=logf, stderr=subprocess.STDOUT)
+        wait_http(PEER_BASE + "/.well-known/openid-configuration", 30, self.proc)
         disc = Conn(PEER_BASE).request("GET", "/.well-known/openid-configuration").json()
-        jwks_path = disc["jwks_uri"].replace(PEER_BASE, "")
-        token_path = disc["token_endpoint"].replace(PEER_BASE, "")
-        intro_path = disc["introspection_endpoint"].replace(PEER_BASE, "")
-        userinfo_path = disc["userinfo_endpoint"].replace(PEER_BASE, "")
-        cfg = {"base": PEER_BASE, "peer": True, "token_path": token_path, "userinfo_path": userinfo_path,
-               "authorize_path": disc["authorization_endpoint"].replace(PEER_BASE, ""),
-               "cc": {"client_id": "bench-cc", "client_secret": "bench-cc-secret", "scope": "api"},
-               "web": {"client_id": "bench-web", "client_secret": "bench-web-secret", "redirect_uri": PEER_REDIRECT}}
-        cfg_path = tmp / "peer.json"
-        cfg_path.write_text(json.dumps(cfg))
+        self.paths = {name: disc[key].replace(PEER_BASE, "") for name, key in (
+            ("jwks", "jwks_uri"), ("token", "token_endpoint"), ("introspect", "introspection_endpoint"),
+            ("userinfo", "userinfo_endpoint"), ("authorize", "authorization_endpoint"))}
+        self.cfg = {"base": PEER_BASE, "peer": True, "token_path": self.paths["token"],
+                    "userinfo_path": self.paths["userinfo"], "authorize_path": self.paths["authorize"],
+                    "cc": {"client_id": "bench-cc", "client_secret": "bench-cc-secret", "scope": "api"},
+                    "web": {"client_id": "bench-web", "client_secret": "bench-web-secret", "redirect_uri": PEER_REDIRECT}}
+        self.cfg_path = self.tmp / "peer.json"
+        self.cfg_path.write_text(json.dumps(self.cfg))
+        self.etag = etag_of(PEER_BASE, self.paths["jwks"])
+        self.runner = Runner(self.args)
+
+    def serves(self, flow: str) -> bool:
+        if flow == "jwks304" and not self.etag:
+            self.results[flow] = {"failed": "no ETag on the peer's JWKS"}
+            return False
+        return flow in PEER_FLOWS
+
+    def _spec(self, flow: str) -> dict | None:
         auth = basic_auth("bench-cc", "bench-cc-secret")
-        runner = Runner(args)
-        pids = [proc.pid]
-        results = {}
-        for flow in flows:
-            log(f"# peer: {flow}")
-            spec = None
-            if flow == "discovery":
-                spec = {"path": "/.well-known/openid-configuration"}
-            elif flow == "jwks":
-                spec = {"path": jwks_path}
-            elif flow == "jwks304":
-                etag = etag_of(PEER_BASE, jwks_path)
-                if not etag:
-                    results[flow] = {"failed": "no ETag on the peer's JWKS"}
-                    continue
-                spec = {"path": jwks_path, "header": f"If-None-Match: {etag}", "status": 304}
-            elif flow == "token":
-                spec = {"path": token_path, "method": "POST", "auth": auth,
-                        "body": "grant_type=client_credentials&scope=api", "pattern": '"access_token"'}
-            elif flow == "introspect":
-                # after the token flow: the peer's LRU (1000 entries) would have evicted older tokens
-                pool = prep_tokens(cfg_path, "cc", 300, tmp / "peer_tokens.txt")
-                spec = {"path": intro_path, "method": "POST", "auth": auth, "pool": str(pool),
-                        "body": "token={token}&token_type_hint=access_token", "pattern": '"active"%s*:%s*true'}
-            elif flow == "userinfo":
-                # Access tokens of real logins through the peer's devInteractions pages (scope
-                # openid profile email). 100, not our 500: each login leaves ~7 entries in the
-                # LRU, and a pool larger than ~140 logins would lose its first tokens (every one
-                # is checked to answer 200 before the pool is used).
-                pool = prep_tokens(cfg_path, "peer-user", 100, tmp / "peer_user_tokens.txt")
-                spec = {"path": userinfo_path, "pool": str(pool), "auth": "Bearer {token}", "pattern": '"sub"'}
-            try:
-                if spec is not None:
-                    url = PEER_BASE + spec.pop("path")
-                    results[flow] = runner.wrk_flow(flow, url, spec, pids)
-                elif flow == "refresh":
-                    results[flow] = runner.loadgen(cfg_path, flow, pids, 1000)
-                elif flow == "flowjs":
-                    results[flow] = runner.flowjs(
-                        PEER_BASE, "bench-web", "bench-web-secret", PEER_REDIRECT,
-                        max(200, int(150 * args.duration)), 50, proc.pid,
-                        extra_env={"OPENID_CLIENT_FROM": str(work)},
-                    )
-            except Exception as exc:
-                log(f"  FAILED: {exc}")
-                results[flow] = {"failed": str(exc)[:500]}
-            r = results.get(flow, {})
-            if "rps" in r:
-                log(f"  {r['rps']:.1f}/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}"
-                    f" server {r.get('server_cpu_pct')}% client {r.get('client_cpu_pct')}% other {r.get('other_cpu_pct')}%"
-                    f" foreign {r.get('foreign_cpu_pct')}%")
-        rss = rss_report([proc.pid], None)
+        paths, tmp = self.paths, self.tmp
+        if flow == "discovery":
+            return {"path": "/.well-known/openid-configuration"}
+        if flow == "jwks":
+            return {"path": paths["jwks"]}
+        if flow == "jwks304":
+            return {"path": paths["jwks"], "header": f"If-None-Match: {self.etag}", "status": 304}
+        if flow == "token":
+            return {"path": paths["token"], "method": "POST", "auth": auth,
+                    "body": "grant_type=client_credentials&scope=api", "pattern": '"access_token"'}
+        if flow == "introspect":
+            # made just before: the peer's LRU (1000 entries) would have evicted older tokens
+            pool = prep_tokens(self.cfg_path, "cc", 300, tmp / "peer_tokens.txt")
+            return {"path": paths["introspect"], "method": "POST", "auth": auth, "pool": str(pool),
+                    "body": "token={token}&token_type_hint=access_token", "pattern": '"active"%s*:%s*true'}
+        if flow == "userinfo":
+            # Access tokens of real logins through the peer's devInteractions pages (scope openid
+            # profile email). 100, not our 500: each login leaves ~7 entries in the LRU, and a
+            # pool larger than ~140 logins would lose its first tokens (every one is checked to
+            # answer 200 before the pool is used).
+            pool = prep_tokens(self.cfg_path, "peer-user", 100, tmp / "peer_user_tokens.txt")
+            return {"path": paths["userinfo"], "pool": str(pool), "auth": "Bearer {token}", "pattern": '"sub"'}
+        return None
+
+    def measure(self, flow: str) -> dict:
+        log(f"# peer: {flow}")
+        runner, args = self.runner, self.args
+        try:
+            spec = self._spec(flow)
+            if spec is not None:
+                r = runner.wrk_flow(flow, PEER_BASE + spec.pop("path"), spec, [self.proc.pid])
+            elif flow == "refresh":
+                r = runner.loadgen(self.cfg_path, flow, [self.proc.pid], 1000)
+            elif flow == "flowjs":
+                r = runner.flowjs(
+                    PEER_BASE, "bench-web", "bench-web-secret", PEER_REDIRECT,
+                    max(200, int(150 * args.duration)), 50, self.proc.pid,
+                    extra_env={"OPENID_CLIENT_FROM": str(self.work)},
+                )
+            else:
+                raise ValueError(flow)
+        except Exception as exc:
+            log(f"  FAILED: {exc}")
+            r = {"failed": str(exc)[:500]}
+        if "rps" in r:
+            log(f"  {r['rps']:.1f}/s p50 {r['p50_ms']} ms p99 {r['p99_ms']} ms errors {r['errors']}"
+                f" server {r.get('server_cpu_pct')}% client {r.get('client_cpu_pct')}% other {r.get('other_cpu_pct')}%"
+                f" foreign {r.get('foreign_cpu_pct')}%")
+        return r
+
+    def summary(self) -> dict:
+        results = self.results
+        rss = rss_report([self.proc.pid], None)
         version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
         notes = []
         share = (results.get("refresh") or {}).get("rotated_share")
@@ -861,15 +968,27 @@ def run_peer(args, flows) -> dict:
         notes += [PEER_SKIPPED[f] for f in ("code", "revoke")]
         return {"flows": results, "rss_end": rss, "node": version, "notes": notes,
                 "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                "duration": args.duration, "note": "node-oidc-provider 9.13.3, in-memory store (LRU), RS256"}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+                "duration": self.args.duration, "rounds": self.args.rounds,
+                "note": "node-oidc-provider 9.13.3, in-memory store (LRU), RS256"}
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_peer(args, flows) -> dict:
+    with PeerServer(args) as peer:
+        for flow in flows:
+            if peer.serves(flow):
+                peer.results[flow] = peer.measure(flow)
+        return peer.summary()
 
 
 def _answers(base: str) -> bool:
@@ -925,6 +1044,13 @@ def minus_argon2(rate: float | None, argon2: dict | None) -> float | None:
     return 1.0 / left if left > 0 else None
 
 
+def ratio_cell(ratios: list[float]) -> str:
+    """The median of the paired rounds' ratios, and their range."""
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}"
+    return f"**{median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f})"
+
+
 def render_section(data: dict, peer: dict | None) -> list[str]:
     s, m, flows = data["settings"], data["machine"], data["flows"]
     name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[s["db"]]
@@ -973,7 +1099,9 @@ def render_section(data: dict, peer: dict | None) -> list[str]:
         )
         if have_peer:
             p = peer["flows"].get(flow)
-            if p and "rps" in p:
+            if r.get("pair_ratios") and flow != "flowjs":
+                row += f" {fmt(p['rps'])} | {ratio_cell(r['pair_ratios'])} |"
+            elif p and "rps" in p:
                 row += f" {fmt(p['rps'])} | {r['rps'] / p['rps']:.2f} |"
             else:
                 row += " – | – |"
@@ -1008,7 +1136,10 @@ def render_section(data: dict, peer: dict | None) -> list[str]:
             if "rps" not in r:
                 continue
             m2 = minus_argon2(r["rps"], a)
-            ratio = f"{m2 / pf['rps']:.2f}" if m2 and pf.get("rps") else "–"
+            if r.get("pair_ratios"):
+                ratio = ratio_cell(r["pair_ratios"])
+            else:
+                ratio = f"{m2 / pf['rps']:.2f}" if m2 and pf.get("rps") else "–"
             lines.append(f"| {LABELS[flow]} | {r['rps']:.2f} | {fmt(m2)} | {fmt(pf.get('rps'))} | {ratio} |")
         lines.append("")
         lines.append(
@@ -1086,7 +1217,12 @@ def render(path: Path) -> None:
             f"**Peer**: {peer['note']}, node {peer['node']}, measured {peer['date']} on the same cores "
             f"({peer['duration']} s per flow). The peer keeps everything in memory and hashes no password; "
             "we persist every token, code and session (SQLite WAL synchronous=NORMAL, or PostgreSQL): each "
-            "ratio compares a durable provider with an in-memory one.",
+            "ratio compares a durable provider with an in-memory one."
+            + (f" Paired rounds: both servers up on core 0 (the one not measured idle), each flow that both "
+               f"serve measured {peer['rounds']} times on each, alternating ours, peer, ours, peer…; each side's "
+               "req/s is its median round, and ours/peer is the **median of the rounds' ratios** (their range in "
+               "brackets): this machine's speed drifts by tens of percent within minutes, and a ratio of two "
+               "figures taken back to back carries little of that drift." if peer.get("rounds", 1) > 1 else ""),
             "",
         ]
         if peer.get("notes"):
@@ -1248,6 +1384,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--peer", action="store_true", help="also benchmark node-oidc-provider")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="with --peer: both servers up, each shared flow measured this many times on each, "
+                    "alternating (1: ours first, then the peer, as two separate phases)")
     ap.add_argument("--flows", default=None, help="comma-separated subset of: " + ",".join(ALL_FLOWS))
     ap.add_argument("--fast-argon2", action="store_true", help="t=1 m=8192 p=1 instead of the defaults")
     ap.add_argument("--conns", type=int, default=32, help="wrk connections")
@@ -1304,13 +1443,16 @@ def main() -> None:
     if args.growth:
         main_growth(args, flows, started)
         return
-    data = run_ours(args, flows, None)
+    peer = None
+    if args.peer and args.rounds > 1:
+        data, peer = run_paired(args, flows)
+    else:
+        data = run_ours(args, flows, None)
+        if args.peer:
+            peer = run_peer(args, [f for f in PEER_FLOWS if f in flows])
     data["machine"] = machine_info()
     data["date"] = started.strftime("%Y-%m-%d %H:%M UTC")
     data["command"] = "python bench/run.py " + " ".join(sys.argv[1:])
-    peer = None
-    if args.peer:
-        peer = run_peer(args, [f for f in PEER_FLOWS if f in flows])
     if not args.no_write and not args.profile:
         RESULTS_DIR.mkdir(exist_ok=True)
         (RESULTS_DIR / f"{args.db}.json").write_text(json.dumps(data, indent=1, ensure_ascii=False))
