@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import time
@@ -33,10 +34,11 @@ def readyz() -> Response:
         expected = current_app.extensions["idp.migration_head"]
         checks["migrations"] = "ok" if revision == expected else f"at {revision}, expected {expected}"
     except Exception:
-        db.session.rollback()
         checks["database"] = "unreachable"
         checks["migrations"] = "unknown"
-    finally:
+    # On a connection the database has just dropped, the rollback itself raises: the answer must
+    # still be this JSON, not the citizen's error page (a load balancer reads it).
+    with contextlib.suppress(Exception):
         db.session.rollback()
     try:
         algorithms = services().keyring.active_algorithms()
