@@ -47,6 +47,7 @@ import platform
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import tempfile
 import time
@@ -560,7 +561,7 @@ class OursServer:
         self.cfg_path = inst.tmp / "bench.json"
         self.cfg_path.write_text(json.dumps(self.cfg))
         self.prefill = inst.prefill(args.prefill) if args.prefill else None
-        if self.argon2 is None and {"login", "full", "flowjs"} & set(self.flows):
+        if self.argon2 is None and ARGON2_FLOWS & set(self.flows):
             log("# raw Argon2id rate on core 0 (nothing else running)")
             self.argon2 = argon2_rate(self.settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet)
             log(f"  {self.argon2['hash_per_s']:.2f} hashes/s ({self.argon2['hash_ms']:.1f} ms) with {self.argon2['params']}")
@@ -629,7 +630,7 @@ def run_paired(args, flows) -> tuple[dict, dict]:
     ratios (all of them are kept in the json and shown beside it)."""
     with OursServer(args, flows) as ours, PeerServer(args) as peer:
         for flow in flows:
-            if flow not in PEER_FLOWS or not peer.serves(flow):
+            if not peer.serves(flow):
                 ours.results[flow] = ours.measure(flow)
                 continue
             mine, theirs = [], []
@@ -676,12 +677,6 @@ def per_core_ratio(o: dict, p: dict, argon2: dict | None) -> float | None:
     ours_cpu = o["server_cpu_pct"] / 100 / o["rps"] - argon2["verify_ms"] / 1000
     peer_cpu = p["server_cpu_pct"] / 100 / p["rps"]
     return round(peer_cpu / ours_cpu, 3) if ours_cpu > 0 else None
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    n = len(ordered)
-    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
 # --- cost growth ------------------------------------------------------------------------------
@@ -881,7 +876,7 @@ class PeerServer:
 
     def __init__(self, args) -> None:
         self.args, self.results = args, {}
-        self.proc = None
+        self.proc = self.logf = None
         self.tmp = Path(tempfile.mkdtemp(prefix="tnid-bench-peer-"))
 
     def __enter__(self) -> PeerServer:
@@ -899,10 +894,10 @@ class PeerServer:
         self.work = peer_copy()
         if _answers(PEER_BASE):
             raise RuntimeError("something already listens on 127.0.0.1:3000")
-        logf = open(self.tmp / "peer.log", "w")
+        self.logf = open(self.tmp / "peer.log", "w")
         env = dict(os.environ, NODE_ENV="production")
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, "node", "server.mjs"], cwd=self.work, env=env,
-                                     stdout=logf, stderr=subprocess.STDOUT)
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
         wait_http(PEER_BASE + "/.well-known/openid-configuration", 30, self.proc)
         disc = Conn(PEER_BASE).request("GET", "/.well-known/openid-configuration").json()
         self.paths = {name: disc[key].replace(PEER_BASE, "") for name, key in (
@@ -1006,6 +1001,9 @@ class PeerServer:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+        if self.logf is not None:
+            self.logf.close()
+            self.logf = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -1074,7 +1072,7 @@ def ratio_cell(ratios: list[float]) -> str:
     """The median of the paired rounds' ratios, and their range."""
     if len(ratios) == 1:
         return f"{ratios[0]:.2f}"
-    return f"**{median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f})"
+    return f"**{statistics.median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
 def render_section(data: dict, peer: dict | None) -> list[str]:

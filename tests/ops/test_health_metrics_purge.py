@@ -40,17 +40,16 @@ def test_readyz_is_503_when_the_database_is_unreachable(settings, tmp_path):
     assert response.get_json()["checks"]["database"] == "unreachable"
 
 
-def test_readyz_stays_json_when_the_database_drops_its_connection_mid_check(app, client, monkeypatch):
+def test_readyz_stays_json_when_the_database_drops_its_connection_mid_check(client, monkeypatch):
     """The database goes away between the check's SELECT and its rollback: the rollback raises
     too (as psycopg's does on a dropped connection), and a load balancer must still read JSON."""
 
     def dropped(*_args, **_kwargs):
         raise OperationalError("SELECT version_num FROM alembic_version", {}, Exception("connection lost"))
 
-    with app.app_context():
-        monkeypatch.setattr(db.session, "execute", dropped)
-        monkeypatch.setattr(db.session, "rollback", dropped)
-        response = client.get("/readyz")
+    monkeypatch.setattr(db.session, "execute", dropped)
+    monkeypatch.setattr(db.session, "rollback", dropped)
+    response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"] == "unreachable"
 
