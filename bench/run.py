@@ -705,9 +705,8 @@ def growth_row(rounds: dict, with_db: bool = False) -> dict:
         for r in ok:
             r["cpu_ms_per_request"] = cpu_ms_per_request(r, with_db)
         row[name] = max(ok, key=lambda r: r["rps"]) if ok else rounds[name][-1]
-        cpus = sorted(r["cpu_ms_per_request"] for r in ok if r["cpu_ms_per_request"])
-        row[f"{name}_cpu_ms"] = cpus[len(cpus) // 2] if len(cpus) % 2 else (
-            (cpus[len(cpus) // 2 - 1] + cpus[len(cpus) // 2]) / 2 if cpus else None)
+        cpus = [r["cpu_ms_per_request"] for r in ok if r["cpu_ms_per_request"]]
+        row[f"{name}_cpu_ms"] = statistics.median(cpus) if cpus else None
     if "rps" in row["empty"] and "rps" in row["filled"]:
         row["ratio"] = round(row["filled"]["rps"] / row["empty"]["rps"], 3)
         if row["empty_cpu_ms"] and row["filled_cpu_ms"]:
