@@ -93,3 +93,14 @@ def test_cost_growth_fails_the_bar_when_a_request_costs_a_quarter_more(bench):
 
     assert row["cpu_ratio"] < bench.GROWTH_BAR
     assert row["pass"] is False
+
+
+def test_an_argon2_bound_flow_is_compared_with_the_mean_of_the_verifies_around_it(bench):
+    before = {"verify_ms": 170.0, "hash_ms": 180.0, "foreign_cpu_pct": 1.0}
+    after = {"verify_ms": 230.0, "hash_ms": 240.0, "foreign_cpu_pct": 3.0}
+
+    reference = bench.bracket(before, after)
+
+    assert reference["verify_ms"] == 200.0 and reference["verify_per_s"] == 5.0
+    assert (reference["verify_ms_before"], reference["verify_ms_after"]) == (170.0, 230.0)
+    assert reference["foreign_cpu_pct"] == 3.0  # the noisier of the two
