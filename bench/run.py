@@ -1086,6 +1086,11 @@ def minus_argon2(rate: float | None, argon2: dict | None) -> float | None:
     return 1.0 / left if left > 0 else None
 
 
+def too_spread(ratios: list[float]) -> bool:
+    """Paired rounds whose ratios differ by more than half: the median of them judges nothing."""
+    return len(ratios) > 1 and min(ratios) > 0 and max(ratios) / min(ratios) > 1.5
+
+
 def ratio_cell(ratios: list[float]) -> str:
     """The median of the paired rounds' ratios, and their range."""
     if len(ratios) == 1:
@@ -1200,6 +1205,15 @@ def render_section(data: dict, peer: dict | None) -> list[str]:
                 f"flow.mjs's Node client saturates its core before the peer does: the peer's server was "
                 f"{fmt(pf.get('server_cpu_pct'), 0)}% busy in its median round, ours {fmt(fj.get('server_cpu_pct'), 0)}%): "
                 f"{ratio_cell(fj['pair_ratios_per_core'])}."
+            )
+        if too_spread(fj.get("pair_ratios") or []):
+            share = (fj.get("argon2_beside") or a)["verify_ms"] / 1000 * fj["rps"]
+            lines.append("")
+            lines.append(
+                f"**Not a verdict:** the rounds' ratios disagree by more than half. Argon2 is {share:.0%} of "
+                "a login's time here, and the subtraction turns a few percent of drift in that reference into "
+                "tens of percent in what is left; `--fast-argon2` runs measure the rest of a login directly, "
+                "and bench/CHANGES.md quotes those."
             )
         lines.append("")
         lines.append(

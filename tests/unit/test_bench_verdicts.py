@@ -104,3 +104,9 @@ def test_an_argon2_bound_flow_is_compared_with_the_mean_of_the_verifies_around_i
     assert reference["verify_ms"] == 200.0 and reference["verify_per_s"] == 5.0
     assert (reference["verify_ms_before"], reference["verify_ms_after"]) == (170.0, 230.0)
     assert reference["foreign_cpu_pct"] == 3.0  # the noisier of the two
+
+
+def test_rounds_that_disagree_by_more_than_half_are_not_a_verdict(bench):
+    assert bench.too_spread([0.49, 1.02, 1.56])
+    assert not bench.too_spread([0.64, 0.72, 0.77])
+    assert not bench.too_spread([1.3])
