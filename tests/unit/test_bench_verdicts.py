@@ -13,15 +13,16 @@ from idp.config import PROJECT_ROOT
 
 @pytest.fixture(scope="module")
 def bench():
-    """bench/run.py as a module (it only re-executes itself when run outside the venv)."""
-    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+    """bench/run.py as a module (it only re-executes itself when run outside the venv). It puts
+    bench/ on sys.path itself to import its helpers; the path is restored for the other tests."""
+    saved = list(sys.path)
     try:
         spec = importlib.util.spec_from_file_location("bench_run", PROJECT_ROOT / "bench" / "run.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         yield module
     finally:
-        sys.path.remove(str(PROJECT_ROOT / "bench"))
+        sys.path[:] = saved
 
 
 def rounds(*rates, cpu=100.0):
@@ -48,7 +49,7 @@ def test_a_failed_round_on_either_side_leaves_its_pair_out(bench):
     assert ours["rps"] == 200.0  # the median of the two rounds that measured anything (the lower)
 
 
-def test_the_login_is_compared_without_the_argon2_time_measured_just_before_it(bench):
+def test_the_login_is_compared_without_the_argon2_time_measured_beside_it(bench):
     # 50 logins/s is 20 ms a login; less a 10 ms verify, 100 logins/s: twice the peer's 50.
     mine = [{"rps": 50.0, "server_cpu_pct": 100.0, "argon2_beside": {"verify_ms": 10.0}}]
     theirs = [{"rps": 50.0, "server_cpu_pct": 50.0}]
