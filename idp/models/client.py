@@ -119,3 +119,10 @@ class Client(ClientRules, db.Model):
     contacts: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[int] = mapped_column(BigInteger, default=now)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now, onupdate=now)
+    # Raised by every change the ORM writes (SQLAlchemy's version counter, so two concurrent
+    # edits cannot silently overwrite each other): the hot path authenticates a portal from a
+    # cached row, and its token rows are written only if this is still the revision it checked
+    # (tokens.store, migration 0007).
+    revision: Mapped[int] = mapped_column(BigInteger, server_default="1")
+
+    __mapper_args__ = {"version_id_col": revision}

@@ -10,7 +10,9 @@ and writes the failure to the audit trail. The rules themselves are the models' 
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, compare_s256_code_challenge
@@ -40,7 +42,7 @@ FIND_CLIENT = select(
             "id", "client_id", "secret_hash", "scopes", "grant_types", "token_endpoint_auth_method",
             "is_public", "id_token_signed_response_alg", "access_token_ttl", "refresh_token_ttl",
             "id_token_ttl", "subject_type", "sector", "dpop_bound_access_tokens",
-            "id_token_encrypted_response_alg",
+            "id_token_encrypted_response_alg", "revision",
         )
     )
 ).where(_CLIENT.c.client_id == bindparam("client_id"))
@@ -99,12 +101,65 @@ class Answer:
     userinfo: bool = False  # Flask's jsonify (compact, with a newline) rather than Authlib's json.dumps
 
 
-def authenticate(conn: lean.LeanConnection, client_id: str, secret: str, endpoint: str) -> lean.Record | None:
+class ClientCache:
+    """The portals' rows as the token endpoint's rules read them, kept in memory: reading one is
+    a SELECT, ≈ 35 µs of a client_credentials token's ≈ 250 on SQLite (a round trip on
+    PostgreSQL). A cached row is trusted only where the request then writes tokens: their INSERT
+    checks, inside the write transaction, that the portal still has the revision read here
+    (tokens.store), so a new secret, a changed grant or a deleted portal acts at once, on every
+    instance; a request whose check fails writes nothing and is answered by the full endpoint,
+    and the row is read again by the next one."""
+
+    MAX_ROWS = 1000  # portals of a province; past that, the cache starts again
+
+    def __init__(self) -> None:
+        self._rows: dict[str, lean.Record] = {}
+
+    def get(self, conn: lean.LeanConnection, client_id: str) -> lean.Record | None:
+        client = self._rows.get(client_id)
+        if client is None:
+            client = conn.first(FIND_CLIENT, {"client_id": client_id})
+            if client is not None:
+                if len(self._rows) >= self.MAX_ROWS:
+                    self._rows = {}
+                self._rows[client_id] = client
+        return client
+
+    def forget(self, client_id: str) -> None:
+        self._rows.pop(client_id, None)
+
+
+def _cached_client(grant: Callable[..., Answer | None]) -> Callable[..., Answer | None]:
+    """A grant that authenticates its portal from the cache: when it does not answer (the full
+    endpoint will, from the database) or fails (a revision check among others), the portal's row
+    is read again by the next request, so a row gone stale costs one request, not every one."""
+
+    @functools.wraps(grant)
+    def answer(conn: lean.LeanConnection, settings: Settings, cache: ClientCache, client_id: str, *args):
+        try:
+            found = grant(conn, settings, cache, client_id, *args)
+        except Exception:
+            cache.forget(client_id)
+            raise
+        if found is None:
+            cache.forget(client_id)
+        return found
+
+    return answer
+
+
+def authenticate(
+    conn: lean.LeanConnection, client_id: str, secret: str, endpoint: str, cache: ClientCache | None = None
+) -> lean.Record | None:
     """The client, if these Basic credentials are its own and Basic is its registered method.
-    Read on every request (one indexed SELECT): a new secret or a deleted portal acts at once."""
+    Read on every request (one indexed SELECT) unless ``cache`` is given, which only a request
+    that writes tokens with the revision checked may give (ClientCache)."""
     if not _CLIENT_ID.match(client_id):
         return None
-    client = conn.first(FIND_CLIENT, {"client_id": client_id})
+    if cache is None:
+        client = conn.first(FIND_CLIENT, {"client_id": client_id})
+    else:
+        client = cache.get(conn, client_id)
     if client is None or not Client.check_client_secret(client, secret):
         return None
     if not Client.check_endpoint_auth_method(client, "client_secret_basic", endpoint):
@@ -126,11 +181,13 @@ def _token_and_citizen(
     return token, (lean.Record(citizen) if citizen["id"] is not None else None)
 
 
+@_cached_client
 def client_credentials(
-    conn: lean.LeanConnection, settings: Settings, client_id: str, secret: str, scope: str | None
+    conn: lean.LeanConnection, settings: Settings, cache: ClientCache, client_id: str, secret: str,
+    scope: str | None,
 ) -> Answer | None:
     """ClientCredentialsGrant: the same checks, token and audit row, in one write transaction."""
-    client = authenticate(conn, client_id, secret, "token")
+    client = authenticate(conn, client_id, secret, "token", cache)
     if client is None or not Client.check_grant_type(client, "client_credentials"):
         return None
     if client.dpop_bound_access_tokens:
@@ -146,7 +203,8 @@ def client_credentials(
     if allowed:
         token["scope"] = allowed
     tokens.store(
-        token, client, None, tokens.new_grant_id(), tokens.AuthContext(), grant_type="client_credentials"
+        token, client, None, tokens.new_grant_id(), tokens.AuthContext(), grant_type="client_credentials",
+        checked_revision=client.revision,
     )
     lean.commit()
     return Answer(200, token)
@@ -174,14 +232,16 @@ def _pkce_passes(code: lean.Record, verifier: str | None) -> bool:
     return compare_s256_code_challenge(verifier, code.code_challenge)
 
 
+@_cached_client
 def code_exchange(
-    conn: lean.LeanConnection, settings: Settings, client_id: str, secret: str, form: dict[str, str]
+    conn: lean.LeanConnection, settings: Settings, cache: ClientCache, client_id: str, secret: str,
+    form: dict[str, str],
 ) -> Answer | None:
     """AuthorizationCodeGrant for a confidential client with Basic: a live, unused code of this
     client, its redirect URI and PKCE verifier; the code marked used in the same transaction as
     the tokens. A used code (replay and its revocations), an expired one, a mix-up, any PKCE or
     redirect URI mismatch is left to the full endpoint. Needs the app context."""
-    client = authenticate(conn, client_id, secret, "token")
+    client = authenticate(conn, client_id, secret, "token", cache)
     if client is None or not Client.check_grant_type(client, "authorization_code"):
         return None
     if client.dpop_bound_access_tokens or client.id_token_encrypted_response_alg:
@@ -216,7 +276,10 @@ def code_exchange(
     )
     key = tokens.signing_key_for(client)
     openid = "openid" in token.get("scope", "").split()
-    tokens.store(token, client, citizen, code.grant_id, ctx, signing_kid=key.kid if openid else None)
+    tokens.store(
+        token, client, citizen, code.grant_id, ctx, signing_kid=key.kid if openid else None,
+        checked_revision=client.revision,
+    )
     lean.execute(MARK_CONSUMED, {"code_id": code.id, "consumed_at": now()}, expected_rows=1)
     if openid:  # IdTokenOnResponse
         token["id_token"] = tokens.id_token(
@@ -227,15 +290,17 @@ def code_exchange(
     return Answer(200, token)
 
 
+@_cached_client
 def refresh(
-    conn: lean.LeanConnection, settings: Settings, client_id: str, secret: str, value: str, scope: str | None
+    conn: lean.LeanConnection, settings: Settings, cache: ClientCache, client_id: str, secret: str,
+    value: str, scope: str | None,
 ) -> Answer | None:
     """RefreshTokenGrant with rotation, for a live, unused refresh token of this client: new
     tokens, the old one marked used in the same transaction, an ID token with the original
     auth_time/acr/amr/sid. A used or revoked token (reuse detection and its revocations), an
     expired one, or a scope wider than the original is left to the full endpoint. Needs the app
     context (signing keys and settings through services())."""
-    client = authenticate(conn, client_id, secret, "token")
+    client = authenticate(conn, client_id, secret, "token", cache)
     if client is None or not Client.check_grant_type(client, "refresh_token"):
         return None
     if client.dpop_bound_access_tokens or client.id_token_encrypted_response_alg:
@@ -267,7 +332,7 @@ def refresh(
     openid = "openid" in token.get("scope", "").split()
     tokens.store(
         token, client, citizen, old.grant_id, ctx, signing_kid=key.kid if openid else None,
-        event="tokens_refreshed",
+        event="tokens_refreshed", checked_revision=client.revision,
     )
     lean.execute(MARK_USED, {"token_id": old.id, "used_at": now()}, expected_rows=1)
     if openid:  # IdTokenOnResponse

@@ -43,6 +43,16 @@ class AuthContext:
 
 # Built once; the parameters vary (building a statement costs more than running it).
 _INSERT = insert(Token.__table__)
+# For a portal authenticated from the hot path's cached row (hotpath.ClientCache): the rows name
+# their portal through a subquery that finds it only if it still has the revision that was
+# checked, else NULL, which the NOT NULL column refuses, and with it the whole transaction.
+_CLIENTS = Client.__table__
+_INSERT_CHECKED = insert(Token.__table__).values(
+    client_id=select(_CLIENTS.c.client_id)
+    .where(_CLIENTS.c.client_id == bindparam("checked_client_id"))
+    .where(_CLIENTS.c.revision == bindparam("checked_revision"))
+    .scalar_subquery()
+)
 _FIND = select(Token).where(Token.token_hash == bindparam("token_hash"))
 
 
@@ -76,9 +86,11 @@ def store(
     event: str = "tokens_issued",
     grant_type: str = "authorization_code",
     dpop_jkt: str | None = None,
+    checked_revision: int | None = None,
 ) -> None:
     """Add the token response's access and refresh tokens to the session (hashes only), and the
-    audit event that says so."""
+    audit event that says so. With ``checked_revision`` (the hot path's cached portal), the rows
+    are written only if the portal still has that revision when they are."""
     at = now()
     audit.record(
         event,
@@ -127,6 +139,12 @@ def store(
                 **common,
             )
         )
+    if checked_revision is not None:
+        for row in rows:
+            del row["client_id"]
+            row.update(checked_client_id=client.client_id, checked_revision=checked_revision)
+        lean.execute(_INSERT_CHECKED, rows)
+        return
     lean.execute(_INSERT, rows)  # the session, or the hot path's own connection
 
 

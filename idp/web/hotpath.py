@@ -47,6 +47,7 @@ class HotPath:
         self.app = app  # its app context, for the signing keys of a refresh
         self.wsgi_app = app.wsgi_app
         self.database = database
+        self.clients = hotpath.ClientCache()  # the token endpoint's portals (hotpath.ClientCache)
         self.settings = settings
         self.limiter = limiter if settings.ratelimit_enabled else None
         self.token_limits = sorted(parse_many(settings.ratelimit_token))
@@ -116,12 +117,14 @@ class HotPath:
             return None
         with self.database.connect() as conn, lean.serving(self._request(conn, environ, request_id)):
             if grant_type == "client_credentials":
-                return hotpath.client_credentials(conn, self.settings, *credentials, form.get("scope"))
+                return hotpath.client_credentials(
+                    conn, self.settings, self.clients, *credentials, form.get("scope")
+                )
             with self.app.app_context():
                 if grant_type == "authorization_code":
-                    return hotpath.code_exchange(conn, self.settings, *credentials, form)
+                    return hotpath.code_exchange(conn, self.settings, self.clients, *credentials, form)
                 return hotpath.refresh(
-                    conn, self.settings, *credentials, form["refresh_token"], form.get("scope")
+                    conn, self.settings, self.clients, *credentials, form["refresh_token"], form.get("scope")
                 )
 
     def introspect(self, environ: dict, request_id: str) -> hotpath.Answer | None:

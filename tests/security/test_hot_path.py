@@ -210,6 +210,77 @@ def test_a_new_secret_and_a_deleted_portal_act_at_once_on_another_instance(make_
     assert after_deletion.status_code == 401 and error_of(after_deletion) == "invalid_client"
 
 
+def test_a_portal_changed_on_another_instance_is_refused_at_once_though_its_row_is_cached(
+    make_app, make_portal
+):
+    admin, other = make_app(), make_app()
+    service = service_portal(make_portal, scopes=["api:read", "api:write"])
+    web = other.test_client()
+    assert client_credentials(web, service, scope="api:write").status_code == 200  # its row now cached
+
+    with admin.app_context():
+        portal = clients.find(service["client_id"])
+        portal.scopes = ["api:read"]
+        db.session.commit()
+    narrowed = client_credentials(web, service, scope="api:write")
+    with admin.app_context():
+        clients.find(service["client_id"]).grant_types = ["authorization_code"]
+        db.session.commit()
+    no_longer_allowed = client_credentials(web, service, scope="api:read")
+
+    assert narrowed.status_code == 400 and error_of(narrowed) == "invalid_scope"
+    assert no_longer_allowed.status_code == 400 and error_of(no_longer_allowed) == "unauthorized_client"
+    with other.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Token)) == 1  # only the first
+
+
+def test_a_portal_row_is_read_once_and_again_only_after_it_changed(make_app, make_portal, monkeypatch):
+    from idp import lean
+    from idp.oauth import hotpath
+
+    reads = []
+    first = lean.LeanConnection.first
+
+    def counted(conn, stmt, *args, **kwargs):
+        if stmt is hotpath.FIND_CLIENT:
+            reads.append(1)
+        return first(conn, stmt, *args, **kwargs)
+
+    monkeypatch.setattr(lean.LeanConnection, "first", counted)
+    app = make_app()
+    calls = count_full_endpoint_calls(app)
+    web = app.test_client()
+    service = service_portal(make_portal)
+
+    before = [client_credentials(web, service).status_code for _ in range(5)]
+    with app.app_context():
+        new_secret = clients.new_secret(clients.find(service["client_id"]))
+        db.session.commit()
+    old_secret = client_credentials(web, service)
+    after = [client_credentials(web, {**service, "client_secret": new_secret}).status_code for _ in range(5)]
+
+    assert before == after == [200] * 5
+    assert old_secret.status_code == 401 and error_of(old_secret) == "invalid_client"
+    assert len(reads) == 2  # the first token, and the first after the new secret
+    assert calls["oidc.token"] == 1  # only the old secret's refusal
+
+
+def test_every_change_to_a_portal_raises_its_revision(app):
+    with app.app_context():
+        portal, _secret = clients.register(clients.ClientSpec(
+            name="Cổng dịch vụ", redirect_uris=[], scopes=["api:read"], grant_types=["client_credentials"]))
+        db.session.commit()
+        revisions = [portal.revision]
+        clients.new_secret(portal)
+        db.session.commit()
+        revisions.append(portal.revision)
+        portal.name = "Cổng dịch vụ công"
+        db.session.commit()
+        revisions.append(portal.revision)
+
+    assert revisions == sorted(set(revisions)) and len(revisions) == 3
+
+
 def test_a_request_passed_on_is_counted_once_by_the_token_limit(make_app, make_portal):
     web = make_app(ratelimit_token="3/minute").test_client()
     service = service_portal(make_portal)
