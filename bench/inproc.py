@@ -65,7 +65,7 @@ def build(db: str, workdir: Path, log_level: str = "WARNING", log_format: str = 
 
 
 def seed(app, tokens_wanted: int) -> dict:
-    from idp.credentials import token_hash
+    from idp.credentials import new_grant_id, token_hash
     from idp.extensions import db
     from idp.identity import cccd, citizens
     from idp.models import AuthorizationCode
@@ -94,7 +94,7 @@ def seed(app, tokens_wanted: int) -> dict:
             at, rt = store.generate_access_token(), store.generate_refresh_token()
             token = {"access_token": at, "refresh_token": rt, "expires_in": 600,
                      "scope": "openid profile email offline_access"}
-            store.store(token, web, citizen, store.new_grant_id(), ctx)
+            store.store(token, web, citizen, new_grant_id(), ctx)
             access.append(at)
             refresh.append(rt)
         codes = []
@@ -103,7 +103,7 @@ def seed(app, tokens_wanted: int) -> dict:
             code, verifier = "tnid_ac_" + secrets.token_urlsafe(32), secrets.token_urlsafe(48)
             challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
             db.session.add(AuthorizationCode(
-                code_hash=token_hash(code), grant_id=store.new_grant_id(), client_id="bench-web",
+                code_hash=token_hash(code), grant_id=new_grant_id(), client_id="bench-web",
                 citizen_pk=citizen.id, redirect_uri="https://bench.example/cb",
                 scope="openid profile email offline_access", nonce="n-0S6_WzA2Mj", code_challenge=challenge,
                 code_challenge_method="S256", auth_time=ctx.auth_time, acr=ctx.acr, amr=ctx.amr, sid=ctx.sid,

@@ -31,6 +31,7 @@ import uuid
 from sqlalchemy import bindparam, func, insert, select, text
 
 from idp import create_app
+from idp.credentials import new_grant_id
 from idp.extensions import db
 from idp.identity.cccd import PROVINCE_CODES
 from idp.models import AuditEvent, Citizen, Client, Token
@@ -66,7 +67,7 @@ def citizen_rows(start: int, stop: int, password_hash: str, now: int):
 
 def token_rows(start: int, stop: int, first_pk: int, n: int, client_id: str, now: int):
     for i in range(start, stop):
-        yield (secrets.token_hex(32), "access" if i % 2 == 0 else "refresh", secrets.token_hex(16), client_id,
+        yield (secrets.token_hex(32), "access" if i % 2 == 0 else "refresh", new_grant_id(), client_id,
                first_pk + i % n, "openid profile", now - 600, "urn:thainguyen:id:loa:1", '["pwd"]', None,
                now - 60 - i % 3600, now + 86400)
 
@@ -242,7 +243,7 @@ def statement_costs(rounds: int = 5, reads: int = 10_000, writes: int = 1_000) -
     tokens, audit = Token.__table__, AuditEvent.__table__
 
     def token_row(value: str, citizen_pk) -> dict:
-        return {"token_hash": value, "kind": "access", "grant_id": secrets.token_hex(16), "client_id": "bench-web",
+        return {"token_hash": value, "kind": "access", "grant_id": new_grant_id(), "client_id": "bench-web",
                 "citizen_pk": citizen_pk, "scope": "openid profile email", "auth_time": now,
                 "acr": "urn:thainguyen:id:loa:1", "amr": '["pwd"]', "issued_at": now, "expires_at": now + 3600}
 

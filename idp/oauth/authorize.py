@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from .. import lean
 from ..clock import now
-from ..credentials import CODE_PREFIX, new_token, token_hash
+from ..credentials import CODE_PREFIX, new_grant_id, new_token, token_hash
 from ..extensions import db
 from ..identity import assurance, consent
 from ..models import AuthorizationCode, BrowserSession, Client, Interaction
@@ -476,7 +476,7 @@ def code_ttl(client: ClientRules) -> int:
 
 def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
     code = new_token(CODE_PREFIX)
-    grant_id = secrets.token_hex(16)
+    grant_id = new_grant_id()
     audit.record(
         "code_issued",
         citizen_pk=session.citizen_pk,

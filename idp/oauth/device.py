@@ -22,7 +22,7 @@ from authlib.oauth2.rfc8628.errors import AuthorizationPendingError, ExpiredToke
 from sqlalchemy import select, update
 
 from ..clock import now
-from ..credentials import new_token, token_hash
+from ..credentials import new_grant_id, new_token, token_hash
 from ..extensions import db
 from ..models import BrowserSession, Citizen, Client, DeviceAuthorization
 from ..security import audit
@@ -113,7 +113,7 @@ def decide(row: DeviceAuthorization, session: BrowserSession, allow: bool) -> No
     row.decided_at = now()
     row.citizen_pk = session.citizen_pk
     if allow:
-        row.grant_id = secrets.token_hex(16)
+        row.grant_id = new_grant_id()
         row.auth_time, row.acr, row.amr, row.sid = session.auth_time, session.acr, session.amr, session.sid
     audit.record(
         "device_authorization_approved" if allow else "device_authorization_denied",

@@ -19,7 +19,7 @@ from flask import g
 from sqlalchemy import select, update
 
 from ..clock import now
-from ..credentials import CODE_PREFIX, token_hash
+from ..credentials import CODE_PREFIX, new_grant_id, token_hash
 from ..extensions import db
 from ..models import AuthorizationCode, Token
 from ..security import audit
@@ -266,7 +266,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             token,
             self.request.client,
             None,
-            tokens.new_grant_id(),
+            new_grant_id(),
             tokens.AuthContext(),
             grant_type="client_credentials",
             dpop_jkt=dpop_binding(self.request.client),

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, select, update
 from .. import lean
 from ..clock import now
 from ..config import Settings
-from ..credentials import ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX, token_hash
+from ..credentials import ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX, new_grant_id, token_hash
 from ..identity import history
 from ..models import AuthorizationCode, Citizen, Client, Token
 from ..models.citizen import WITHOUT_PASSWORD
@@ -203,7 +203,7 @@ def client_credentials(
     if allowed:
         token["scope"] = allowed
     tokens.store(
-        token, client, None, tokens.new_grant_id(), tokens.AuthContext(), grant_type="client_credentials",
+        token, client, None, new_grant_id(), tokens.AuthContext(), grant_type="client_credentials",
         checked_revision=client.revision,
     )
     lean.commit()

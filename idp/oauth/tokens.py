@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
 import warnings
 from dataclasses import dataclass, field
 
@@ -54,10 +53,6 @@ _INSERT_CHECKED = insert(Token.__table__).values(
     .scalar_subquery()
 )
 _FIND = select(Token).where(Token.token_hash == bindparam("token_hash"))
-
-
-def new_grant_id() -> str:
-    return secrets.token_hex(16)
 
 
 def access_token_ttl(client: Client) -> int:
