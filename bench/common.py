@@ -371,7 +371,7 @@ def start_idp_serve(env: dict, bind: str, workers: int, threads: int, log, pin: 
         time.sleep(0.1)
     if proc.poll() is None or proc.returncode == 0:
         return proc, None
-    from idp.cli.serve import granian_argv
+    from idp.cli.serve import granian_argv, server_environment
     from idp.config import Settings
 
     env = dict(env)
@@ -382,7 +382,7 @@ def start_idp_serve(env: dict, bind: str, workers: int, threads: int, log, pin: 
         Path(metrics).mkdir(parents=True, exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     status = proc.returncode
-    proc = subprocess.Popen([*prefix, *granian_argv(bind, workers, threads)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*prefix, *granian_argv(bind, workers, threads)], env=server_environment(env),
+                            stdout=log, stderr=subprocess.STDOUT)
     return proc, (f"`idp serve` exited with status {status} at start; the same Granian command line "
                   "(idp.cli.serve.granian_argv) was started directly")

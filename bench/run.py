@@ -291,23 +291,36 @@ print(json.dumps({"hash_per_s": hn / hs, "hash_ms": hs / hn * 1000, "verify_per_
 """
 
 
-def argon2_rate(settings, seconds: float, quiet=None) -> dict:
+def argon2_rate(settings, seconds: float, quiet=None, plain: bool = False) -> dict:
+    """The raw Argon2id rate on the server's core, in the environment `idp serve` gives its
+    processes (idp.cli.serve.server_environment: glibc's malloc tunable), so that the reference is
+    the hash as the server runs it. With ``plain``, also argon2-cffi in this environment as it is
+    (``plain_verify_ms``), to show what the tunable buys."""
+    from idp.cli.serve import server_environment
+
+    def measure(env: dict) -> dict:
+        out = subprocess.run(
+            ["taskset", "-c", SERVER_CPU, str(VENV_BIN / "python"), "-c", ARGON2_CODE,
+             str(settings.argon2_time_cost), str(settings.argon2_memory_cost),
+             str(settings.argon2_parallelism), str(seconds)],
+            check=True, capture_output=True, text=True, env=env,
+        )
+        return json.loads(out.stdout)
+
     if quiet:
         quiet()
     window = Window([], client_pids=[])
     window.start()
-    out = subprocess.run(
-        ["taskset", "-c", SERVER_CPU, str(VENV_BIN / "python"), "-c", ARGON2_CODE,
-         str(settings.argon2_time_cost), str(settings.argon2_memory_cost),
-         str(settings.argon2_parallelism), str(seconds)],
-        check=True, capture_output=True, text=True,
-    )
-    res = json.loads(out.stdout)
+    env = server_environment(os.environ)
+    res = measure(env)
+    if plain:
+        res["plain_verify_ms"] = measure(dict(os.environ))["verify_ms"]
     # the measuring process is gone from /proc by now, so `foreign` is everything else
     res["foreign_cpu_pct"] = window.stop(client_seconds=0)["foreign_cpu_pct"]
     res["params"] = (
         f"t={settings.argon2_time_cost} m={settings.argon2_memory_cost} KiB p={settings.argon2_parallelism}"
     )
+    res["tunables"] = env.get("GLIBC_TUNABLES", "")
     return res
 
 
@@ -577,7 +590,9 @@ class OursServer:
         self.prefill = inst.prefill(args.prefill) if args.prefill else None
         if self.argon2 is None and ARGON2_FLOWS & set(self.flows):
             log("# raw Argon2id rate on core 0 (nothing else running)")
-            self.argon2 = argon2_rate(self.settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet)
+            self.argon2 = argon2_rate(
+                self.settings, max(3.0, min(args.duration, 10.0)), Runner(args).quiet, plain=True
+            )
             log(f"  {self.argon2['hash_per_s']:.2f} hashes/s ({self.argon2['hash_ms']:.1f} ms) with {self.argon2['params']}")
         inst.start(args.server_threads)
         self.pids = inst.pids()
@@ -1162,9 +1177,12 @@ def render_section(data: dict, peer: dict | None) -> list[str]:
     a = data.get("argon2")
     if a:
         lines.append(
-            f"**Argon2id** ({a['params']}, single core, argon2-cffi): {a['hash_per_s']:.2f} hashes/s "
-            f"({a['hash_ms']:.1f} ms), verify {a['verify_per_s']:.2f}/s ({a['verify_ms']:.1f} ms); "
-            f"foreign processes meanwhile: {fmt(a.get('foreign_cpu_pct'), 0)}% of a core."
+            f"**Argon2id** ({a['params']}, single core, argon2-cffi"
+            + (f", GLIBC_TUNABLES={a['tunables']} as `idp serve` sets it" if a.get("tunables") else "")
+            + f"): {a['hash_per_s']:.2f} hashes/s "
+            f"({a['hash_ms']:.1f} ms), verify {a['verify_per_s']:.2f}/s ({a['verify_ms']:.1f} ms)"
+            + (f"; without the tunable a verify took {a['plain_verify_ms']:.1f} ms" if a.get("plain_verify_ms") else "")
+            + f"; foreign processes meanwhile: {fmt(a.get('foreign_cpu_pct'), 0)}% of a core."
         )
         lr = flows.get("login", {})
         if "rps" in lr:
