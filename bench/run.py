@@ -603,12 +603,9 @@ class OursServer:
         self.rss_idle = rss_report(self.pids, inst.server.pid)
         profiler = None
         if args.profile:
-            exe = args.py_spy or shutil.which("py-spy") or "/tmp/bench-tools/bin/py-spy"
             pdir = inst.tmp / "profiles"
             pdir.mkdir()
-            profiler = Profiler(exe if Path(exe).exists() else None, pdir, args.profile == "gil")
-            if profiler.exe is None:
-                log("  py-spy not found: no profiles (see bench/README.md)")
+            profiler = Profiler(py_spy(args), pdir, args.profile == "gil")
         self.runner = Runner(args, profiler)
 
     def measure(self, flow: str) -> dict:
@@ -1469,6 +1466,15 @@ def print_table(data: dict, peer: dict | None) -> None:
 
 
 # --- main -------------------------------------------------------------------------------------
+def py_spy(args) -> str | None:
+    """py-spy (not a project dependency): --py-spy, on PATH, beside this interpreter, or in
+    /tmp/bench-tools."""
+    for exe in (args.py_spy, shutil.which("py-spy"), str(VENV_BIN / "py-spy"), "/tmp/bench-tools/bin/py-spy"):
+        if exe and Path(exe).exists():
+            return exe
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -1505,6 +1511,10 @@ def main() -> None:
                     help="only the peer's flows (a check of the peer side); prints, writes nothing")
     ap.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results/*.json")
     args = ap.parse_args()
+    if args.profile and py_spy(args) is None:
+        # Without it the run would measure nothing to profile and still rewrite PROFILE.md empty.
+        sys.exit("--profile needs py-spy: --py-spy PATH, on PATH, in .venv/bin or /tmp/bench-tools/bin "
+                 "(see bench/README.md)")
     if args.render:
         render(BENCH_DIR / "RESULTS.md")
         return
