@@ -13,12 +13,10 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import warnings
 
 import requests
 from flask import Flask, current_app
 from joserfc import jwt
-from joserfc.errors import SecurityWarning
 from sqlalchemy import select, union, update
 
 from ..clock import now
@@ -119,11 +117,9 @@ def logout_token(client: Client, subject: str | None, sid: str) -> str:
     }
     if subject is not None:
         claims["sub"] = subject
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SecurityWarning)  # the "EdDSA" name, see tokens.id_token
-        return jwt.encode(
-            {"alg": key.alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=[key.alg]
-        )
+    return jwt.encode(
+        {"alg": key.alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=[key.alg]
+    )
 
 
 # --- sending --------------------------------------------------------------------------------

@@ -10,10 +10,8 @@ marked `"use": "enc"`. A signed ID token is encrypted as a nested JWT (`cty: JWT
 from __future__ import annotations
 
 import json
-import warnings
 
 from joserfc import jwe, jwt
-from joserfc.errors import SecurityWarning
 
 from ..clock import now
 from ..services import services
@@ -68,11 +66,9 @@ def userinfo_body(client, claims: dict) -> tuple[bytes, str]:
     if sign_alg:
         key = services().keyring.signing_key(sign_alg)
         payload = {**claims, "iss": services().settings.issuer, "aud": client.client_id, "iat": now()}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SecurityWarning)  # the "EdDSA" name, see tokens.id_token
-            body = jwt.encode(
-                {"alg": sign_alg, "kid": key.kid, "typ": "JWT"}, payload, key, algorithms=[sign_alg]
-            )
+        body = jwt.encode(
+            {"alg": sign_alg, "kid": key.kid, "typ": "JWT"}, payload, key, algorithms=[sign_alg]
+        )
         if not enc_alg:
             return body.encode(), "application/jwt"
         return encrypt(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 from joserfc import jwt
-from joserfc.errors import JoseError, SecurityWarning
+from joserfc.errors import JoseError
 
 from ..models import Client
 from ..services import services
@@ -28,11 +27,9 @@ def _verify_hint(id_token_hint: str) -> dict:
     keyring = services().keyring
     keyring.refresh()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SecurityWarning)  # the "EdDSA" name, see tokens.id_token
-            token = jwt.decode(
-                id_token_hint, keyring.verification_keys(), algorithms=list(keyring.algorithms)
-            )
+        token = jwt.decode(
+            id_token_hint, keyring.verification_keys(), algorithms=list(keyring.algorithms)
+        )
     except (JoseError, ValueError, TypeError):
         raise BadRequest("id_token_hint is not an ID token issued by Thai Nguyen ID.") from None
     claims = token.claims

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import warnings
 from dataclasses import dataclass, field
 
 from joserfc import jwt
-from joserfc.errors import SecurityWarning
 from sqlalchemy import bindparam, insert, select, update
 
 from .. import lean
@@ -254,8 +252,5 @@ def id_token(
     claims = {k: v for k, v in claims.items() if v is not None}
     history.record_release(citizen.id, client.client_id, claims, "id_token")  # the access history
     header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
-    with warnings.catch_warnings():
-        # joserfc flags the name "EdDSA" (RFC 9864 prefers "Ed25519"); portals' libraries know "EdDSA".
-        warnings.simplefilter("ignore", SecurityWarning)
-        signed = jwt.encode(header, claims, key, algorithms=[alg])
+    signed = jwt.encode(header, claims, key, algorithms=[alg])
     return encryption.id_token_for(client, signed)
