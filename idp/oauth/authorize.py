@@ -448,7 +448,7 @@ def login_done(interaction: Interaction, auth_time: int) -> None:
 def forget(interaction: Interaction) -> bool:
     """The request is answered (or refused): its interaction ends with this transaction. False if
     another request ended it first (a form sent twice): that one answered, this one must not."""
-    return lean.write(_FORGET, {"interaction_id": interaction.id}).rowcount == 1
+    return lean.write(_FORGET, {"interaction_id": interaction.id}) == 1
 
 
 _INTERACTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
