@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, compare_s256_code_challenge
 from sqlalchemy import bindparam, select, update
 
@@ -412,5 +413,6 @@ def userinfo(conn: lean.LeanConnection, value: str) -> Answer | None:
 
 def dumps(answer: Answer) -> bytes:
     if answer.userinfo:
+        # Flask's jsonify, byte for byte (names stay \u-escaped ASCII, as on the full path).
         return json.dumps(answer.body, separators=(",", ":")).encode() + b"\n"
-    return json.dumps(answer.body).encode()
+    return orjson.dumps(answer.body)  # tokens, scopes, numbers: ASCII, compact
