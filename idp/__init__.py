@@ -199,7 +199,7 @@ def _template_context() -> dict:
 def _engine_options(settings: Settings) -> dict:
     # The JSON columns (amr, scopes, audit details…) written and read with orjson: a token
     # request encodes several, and the standard library took ≈ 15 times as long for each.
-    json_codec = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+    json_codec = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if settings.database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}, **json_codec}
     # pre_ping: after a database restart, stale connections are replaced instead of failing requests.
@@ -213,7 +213,7 @@ def _engine_options(settings: Settings) -> dict:
     }
 
 
-def json_text(value) -> str:
+def _json_text(value) -> str:
     """orjson's compact UTF-8 JSON, as the str SQLAlchemy's JSON type binds."""
     return orjson.dumps(value).decode()
 

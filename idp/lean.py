@@ -191,12 +191,18 @@ class LeanDatabase:
         """One row read on a pooled connection, outside any Session (the login pages' plain
         reads). A driver error is raised as SQLAlchemy's own (OperationalError…), as the ORM
         raises it, so that a database outage gets the app's clean, retryable 503."""
+        with self.driver_errors(), self.connect() as conn:
+            row = conn.first(stmt, values, factory)
+            conn.end_read()
+            return row
+
+    @contextlib.contextmanager
+    def driver_errors(self) -> Iterator[None]:
+        """A driver error raised as SQLAlchemy's own (IntegrityError, OperationalError…), as the
+        ORM and Connection.execute raise it."""
         dbapi_error = self.dialect.loaded_dbapi.Error
         try:
-            with self.connect() as conn:
-                row = conn.first(stmt, values, factory)
-                conn.end_read()
-                return row
+            yield
         except dbapi_error as exc:
             raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=self.dialect) from exc
 
@@ -324,11 +330,13 @@ class Conflict(Exception):
 
 
 def _execute(database: LeanDatabase, cursor, stmt: ClauseElement, values: dict | list[dict]) -> int:
+    return _run(cursor, database.compiled(stmt, values[0] if isinstance(values, list) else values), values)
+
+
+def _run(cursor, compiled: _Compiled, values: dict | list[dict]) -> int:
     if isinstance(values, list):
-        compiled = database.compiled(stmt, values[0])
         cursor.executemany(compiled.sql, [compiled.params(v) for v in values])
     else:
-        compiled = database.compiled(stmt, values)
         cursor.execute(compiled.sql, compiled.params(values))
     return cursor.rowcount
 
@@ -429,15 +437,13 @@ def write(stmt: ClauseElement, values: dict | list[dict]) -> int:
     (IntegrityError, OperationalError…), as Connection.execute raises it."""
     connection = db.session.connection()  # begins the Session's transaction if none is under way
     database: LeanDatabase = current_app.extensions["idp.lean"]
-    first = values[0] if isinstance(values, list) else values
-    if database.compiled(stmt, first).computes_defaults:
+    compiled = database.compiled(stmt, values[0] if isinstance(values, list) else values)
+    if compiled.computes_defaults:
         return connection.execute(stmt, values).rowcount
     cursor = connection.connection.dbapi_connection.cursor()
-    dbapi_error = database.dialect.loaded_dbapi.Error
     try:
-        return _execute(database, cursor, stmt, values)
-    except dbapi_error as exc:
-        raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=database.dialect) from exc
+        with database.driver_errors():
+            return _run(cursor, compiled, values)
     finally:
         cursor.close()
 
