@@ -9,7 +9,7 @@ What it does (see bench/README.md):
     postgresql://postgres@127.0.0.1:5432 (created here, dropped at the end); `idp db upgrade`;
     seeds clients and citizens through the Python API (bench/seed.py);
  2. measures the raw Argon2id hash rate with the configured IDP_ARGON2_* parameters on core 0;
- 3. starts `idp serve --workers 1 --threads 4` pinned to core 0 (`taskset -c 0`) on a loopback
+ 3. starts `idp serve --workers 1 --threads 8` pinned to core 0 (`taskset -c 0`) on a loopback
     port, and drives it from core 1: wrk (bench/wrk.lua) for the stateless flows, the Python
     load generator (bench/loadgen.py, its own process) for the stateful ones; each flow waits for
     a quiet machine, warms up, then measures --duration seconds;
@@ -1489,7 +1489,7 @@ def main() -> None:
     ap.add_argument("--fast-argon2", action="store_true", help="t=1 m=8192 p=1 instead of the defaults")
     ap.add_argument("--conns", type=int, default=32, help="wrk connections")
     ap.add_argument("--threads", type=int, default=8, help="loadgen.py threads")
-    ap.add_argument("--server-threads", type=int, default=4)
+    ap.add_argument("--server-threads", type=int, default=8)
     ap.add_argument("--flow-concurrency", default="8", help="flow.mjs --concurrency")
     ap.add_argument("--citizens", type=int, default=16)
     ap.add_argument("--quiet-max", type=float, default=15, help="wait until the machine is below this %% busy")
