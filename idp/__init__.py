@@ -218,6 +218,9 @@ def _json_text(value) -> str:
     return orjson.dumps(value).decode()
 
 
+SQLITE_CACHE_KIB = 512
+
+
 def _register_sqlite_pragmas(app: Flask) -> None:
     """WAL + synchronous=NORMAL: readers never wait for the writer; a power cut may lose the last
     transactions but never corrupts the file (../shared/SERVING.md measured FULL at half speed)."""
@@ -243,4 +246,11 @@ def _register_sqlite_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=15000")
+            # A connection drops its page cache whenever another connection has written (WAL),
+            # which under load is between any two of its transactions, so SQLite's default 2 MB
+            # per connection held memory more than pages: with a connection per blocking thread
+            # for the pages and one for the fast path, eight threads ended the benchmark suite at
+            # 118-123 MB, 104 MB with 256 KiB caches at the same rates (bench/CHANGES.md). The
+            # fast path's writer, whose cache outlives its commits, keeps 2 MB (lean._new_writer).
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.close()

@@ -140,6 +140,9 @@ class LeanDatabase:
         # that write less). The writer's commits leave it to commit() below, outside the lock;
         # this threshold (≈ 200 MB of WAL) is only the backstop should those checkpoints fail.
         raw.execute("PRAGMA wal_autocheckpoint=50000")
+        # The one connection whose cache survives from one commit to the next (no other writes
+        # behind it under token load): SQLite's default 2 MB, not the readers' smaller cache.
+        raw.execute("PRAGMA cache_size=-2000")
         return raw
 
     def _checkpoint(self, conn: LeanConnection) -> None:

@@ -407,3 +407,25 @@ def test_the_wal_is_checkpointed_by_every_nth_group_commit(
     assert [*first_two, third] == [200, 200, 200]
     assert before == 0  # committed, in the WAL only
     assert tokens_in_the_database_file(app, tmp_path, service["client_id"]) == 3
+
+
+def test_only_the_writer_keeps_a_large_page_cache(make_app, make_portal):
+    # Every other connection's cache is dropped whenever another connection writes; theirs are
+    # small so that a connection per thread does not hold memory for nothing.
+    app = make_app()
+    lean_db = lean_database_of(app)
+    if not lean_db.is_sqlite:
+        pytest.skip("SQLite's page cache")
+    web = app.test_client()
+    service = service_portal(make_portal)
+    assert client_credentials(web, service).status_code == 200  # the writer now exists
+
+    with app.app_context():
+        page_connection = db.session.execute(text("PRAGMA cache_size")).scalar()
+    with lean_db.connect() as conn:
+        fast_path_reader = conn.raw.execute("PRAGMA cache_size").fetchone()[0]
+    with lean_db._leader:
+        writer = lean_db._writer.execute("PRAGMA cache_size").fetchone()[0]
+
+    assert page_connection == fast_path_reader == -512  # KiB
+    assert writer == -2000  # SQLite's default, 2 MB
