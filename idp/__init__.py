@@ -249,8 +249,8 @@ def _register_sqlite_pragmas(app: Flask) -> None:
             # A connection drops its page cache whenever another connection has written (WAL),
             # which under load is between any two of its transactions, so SQLite's default 2 MB
             # per connection held memory more than pages: with a connection per blocking thread
-            # for the pages and one for the fast path, eight threads ended the benchmark suite at
-            # 118-123 MB, 104 MB with 256 KiB caches at the same rates (bench/CHANGES.md). The
+            # for the pages and one for the fast path, eight threads ended a ten-flow benchmark at
+            # 118-122 MB, at 108.7 MB with 512 KiB caches and the same rates (bench/CHANGES.md). The
             # fast path's writer, whose cache outlives its commits, keeps 2 MB (lean._new_writer).
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.close()

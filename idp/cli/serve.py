@@ -55,8 +55,9 @@ def granian_argv(bind: str, workers: int, threads: int) -> list[str]:
 # pages (or with another libc) it changes nothing.
 #
 # glibc gives each new thread an arena of its own (up to eight per core), and the memory a thread
-# frees stays in its arena: with eight blocking threads the worker ended the benchmark suite at
-# 122 MB, with two arenas at 118 MB (the bar is 120), for no measurable CPU (bench/CHANGES.md).
+# frees stays in its arena: with eight blocking threads the worker ended a ten-flow benchmark at
+# 122 MB, with two arenas at 118 MB, for no measurable CPU (bench/CHANGES.md; most of the rest was
+# SQLite's page caches, made smaller in idp/__init__.py).
 MALLOC_TUNABLES = ("glibc.malloc.hugetlb=1", "glibc.malloc.arena_max=2")
 
 
