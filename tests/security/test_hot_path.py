@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select, text
 
+from idp import SQLITE_CACHE_KIB
 from idp.extensions import db
 from idp.models import AuditEvent, Client, Token
 from idp.oauth import clients
@@ -385,17 +386,22 @@ def tokens_in_the_database_file(app, tmp_path, client_id: str) -> int:
         return conn.execute("SELECT count(*) FROM tokens WHERE client_id = ?", (client_id,)).fetchone()[0]
 
 
+def sqlite_app_and_service(make_app, make_portal, what: str):
+    """An app on SQLite (else the test is skipped: it is about ``what``), its hot path's
+    database, a test client and a client_credentials portal."""
+    app = make_app()
+    lean_db = lean_database_of(app)
+    if not lean_db.is_sqlite:
+        pytest.skip(what)
+    return app, lean_db, app.test_client(), service_portal(make_portal)
+
+
 def test_the_wal_is_checkpointed_by_every_nth_group_commit(
     make_app, make_portal, tmp_path
 ):
     # SQLite's own checkpoint would run inside the commit, every other writer waiting for the
     # disk with it; the hot path's writer leaves it to every Nth request, outside the lock.
-    app = make_app()
-    lean_db = lean_database_of(app)
-    if not lean_db.is_sqlite:
-        pytest.skip("a SQLite WAL")
-    web = app.test_client()
-    service = service_portal(make_portal)
+    app, lean_db, web, service = sqlite_app_and_service(make_app, make_portal, "a SQLite WAL")
     with app.app_context():
         db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # the file holds everything so far
     lean_db.checkpoint_every = 3
@@ -412,12 +418,7 @@ def test_the_wal_is_checkpointed_by_every_nth_group_commit(
 def test_only_the_writer_keeps_a_large_page_cache(make_app, make_portal):
     # Every other connection's cache is dropped whenever another connection writes; theirs are
     # small so that a connection per thread does not hold memory for nothing.
-    app = make_app()
-    lean_db = lean_database_of(app)
-    if not lean_db.is_sqlite:
-        pytest.skip("SQLite's page cache")
-    web = app.test_client()
-    service = service_portal(make_portal)
+    app, lean_db, web, service = sqlite_app_and_service(make_app, make_portal, "SQLite's page cache")
     assert client_credentials(web, service).status_code == 200  # the writer now exists
 
     with app.app_context():
@@ -427,5 +428,5 @@ def test_only_the_writer_keeps_a_large_page_cache(make_app, make_portal):
     with lean_db._leader:
         writer = lean_db._writer.execute("PRAGMA cache_size").fetchone()[0]
 
-    assert page_connection == fast_path_reader == -512  # KiB
+    assert page_connection == fast_path_reader == -SQLITE_CACHE_KIB == -512  # KiB
     assert writer == -2000  # SQLite's default, 2 MB
