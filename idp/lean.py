@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 # Group commits between two WAL checkpoints (SQLite): each writes a few pages of each table and
 # index it touches, so ≈ 1,000 keep the WAL to some tens of MB.
 CHECKPOINT_EVERY = 1000
+# WAL frames (4 KiB pages) past which a checkpoint that could not copy the whole WAL finishes
+# under the write lock (≈ 200 MB). That pass waits for two fdatasyncs (≈ 10 ms) with every writer
+# waiting; after each 1,000 commits it left the core idle 7-10 % of the time under token load
+# (bench/CHANGES.md, 2026-12-05). Under a lighter load the pass outside the lock copies the whole
+# WAL and SQLite starts it again by itself.
+LOCKED_CHECKPOINT_FRAMES = 50_000
 
 
 class Record:
@@ -107,6 +113,7 @@ class LeanDatabase:
         # SQLite: the WAL is copied back into the database file (checkpointed) by the request
         # whose group commit is the CHECKPOINT_EVERY-th, after it has let go of the write lock.
         self.checkpoint_every = CHECKPOINT_EVERY
+        self.locked_checkpoint_frames = LOCKED_CHECKPOINT_FRAMES
         self._commits = 0
         _databases.add(self)
 
@@ -138,22 +145,25 @@ class LeanDatabase:
         # write lock while it waits for the disk (fdatasync), and every other writer waits with
         # it: the core went idle under token load (84-93 % busy against 97-99 % for the flows
         # that write less). The writer's commits leave it to commit() below, outside the lock;
-        # this threshold (≈ 200 MB of WAL) is only the backstop should those checkpoints fail.
-        raw.execute("PRAGMA wal_autocheckpoint=50000")
+        # this threshold (≈ 400 MB of WAL) is only the backstop should those checkpoints fail.
+        raw.execute("PRAGMA wal_autocheckpoint=100000")
         # The one connection whose cache survives from one commit to the next (no other writes
         # behind it under token load): SQLite's default 2 MB, not the readers' smaller cache.
         raw.execute("PRAGMA cache_size=-2000")
         return raw
 
     def _checkpoint(self, conn: LeanConnection) -> None:
-        """Copy the WAL back into the database file: first on the request's own connection and
-        outside the write lock (PASSIVE waits for no reader and no writer, so the group commits
-        go on while this one waits for the disk), then the few frames committed meanwhile under
-        the lock, so that the WAL is copied whole and the next commit starts it again from its
-        beginning (else it would grow to the backstop under a steady load). A failure is left to
-        the next one."""
+        """Copy the WAL back into the database file: on the request's own connection and outside
+        the write lock (PASSIVE waits for no reader and no writer, so the group commits go on
+        while this one waits for the disk). If that could not copy it whole (commits came
+        meanwhile) and the WAL has grown past ``locked_checkpoint_frames``, the frames committed
+        meanwhile are copied under the lock, so that the next commit starts the WAL again from
+        its beginning (else it would grow to the backstop under a steady load). A failure is
+        left to the next one."""
         try:
-            conn.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _busy, frames, copied = conn.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if copied == frames or frames < self.locked_checkpoint_frames:
+                return
             with self._leader:
                 if self._writer is not None:
                     self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

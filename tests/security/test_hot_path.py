@@ -415,6 +415,42 @@ def test_the_wal_is_checkpointed_by_every_nth_group_commit(
     assert tokens_in_the_database_file(app, tmp_path, service["client_id"]) == 3
 
 
+def test_only_a_long_wal_makes_the_checkpoint_stop_the_writers(make_app, make_portal):
+    # The pass under the write lock waits for the disk twice with every writer waiting: it is
+    # taken only when commits keep the pass outside it from copying the whole WAL (here, a reader
+    # holding an older snapshot) and the WAL has grown long.
+    app, lean_db, web, service = sqlite_app_and_service(make_app, make_portal, "a SQLite WAL")
+    assert client_credentials(web, service).status_code == 200
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM tokens").fetchone()  # its snapshot: the first token
+        assert client_credentials(web, service).status_code == 200  # committed behind it
+
+        def checkpoint_while_a_commit_holds_the_lock() -> bool:
+            finished = threading.Event()
+
+            def checkpoint() -> None:
+                with lean_db.connect() as conn:
+                    lean_db._checkpoint(conn)
+                finished.set()
+
+            with lean_db._leader:
+                thread = threading.Thread(target=checkpoint)
+                thread.start()
+                done_meanwhile = finished.wait(2)
+            thread.join(10)
+            return done_meanwhile
+
+        lean_db.locked_checkpoint_frames = 1_000_000
+        short_wal = checkpoint_while_a_commit_holds_the_lock()
+        lean_db.locked_checkpoint_frames = 1
+        long_wal = checkpoint_while_a_commit_holds_the_lock()
+
+    assert short_wal is True  # copied what it could and left the rest for later
+    assert long_wal is False  # waited for the lock to finish the copy
+
+
 def test_only_the_writer_keeps_a_large_page_cache(make_app, make_portal):
     # Every other connection's cache is dropped whenever another connection writes; theirs are
     # small so that a connection per thread does not hold memory for nothing.
