@@ -32,7 +32,7 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 # Group commits between two WAL checkpoints (SQLite): each writes a few pages of each table and
-# index it touches, so ≈ 1,000 keep the WAL to some tens of MB.
+# index it touches, so each checkpoint copies some tens of MB.
 CHECKPOINT_EVERY = 1000
 # WAL frames (4 KiB pages) past which a checkpoint that could not copy the whole WAL finishes
 # under the write lock (≈ 200 MB). That pass waits for two fdatasyncs (≈ 10 ms) with every writer
