@@ -12,8 +12,11 @@ import click
 
 from ..config import Settings
 
-# Blocking threads per worker. On one core, eight make a token cost ≈ 9 % less CPU than four
-# (bench/CHANGES.md, 2026-12-04), for a higher p99 when the core is saturated.
+# Blocking threads per worker. Under the default scheduling policy eight made a token cost ≈ 9 %
+# less CPU than four on one core (bench/CHANGES.md, 2026-12-04); under SCHED_BATCH (below) four
+# and eight cost the same per token and refresh, four ≈ 5 % less per login, with a lower p99
+# (2026-12-05). Eight kept for PostgreSQL, whose round trips the threads cover: not yet measured
+# there with four.
 DEFAULT_THREADS = 8
 
 
