@@ -16,7 +16,6 @@ import threading
 
 import requests
 from flask import Flask, current_app
-from joserfc import jwt
 from sqlalchemy import select, union, update
 
 from ..clock import now
@@ -24,7 +23,7 @@ from ..extensions import db
 from ..models import AuthorizationCode, Client, LogoutDelivery, Token
 from ..security import audit
 from ..services import services
-from . import subjects, tokens
+from . import signer, subjects, tokens
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +116,7 @@ def logout_token(client: Client, subject: str | None, sid: str) -> str:
     }
     if subject is not None:
         claims["sub"] = subject
-    return jwt.encode(
-        {"alg": key.alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=[key.alg]
-    )
+    return signer.sign(claims, key, typ="logout+jwt")
 
 
 # --- sending --------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 
-from joserfc import jwe, jwt
+from joserfc import jwe
 
 from ..clock import now
 from ..services import services
+from . import signer
 from .client_keys import KeysUnavailable, keyset_for
 
 KEY_ALGS = {"RSA-OAEP-256": "RSA", "ECDH-ES": "EC"}
@@ -66,9 +67,7 @@ def userinfo_body(client, claims: dict) -> tuple[bytes, str]:
     if sign_alg:
         key = services().keyring.signing_key(sign_alg)
         payload = {**claims, "iss": services().settings.issuer, "aud": client.client_id, "iat": now()}
-        body = jwt.encode(
-            {"alg": sign_alg, "kid": key.kid, "typ": "JWT"}, payload, key, algorithms=[sign_alg]
-        )
+        body = signer.sign(payload, key)
         if not enc_alg:
             return body.encode(), "application/jwt"
         return encrypt(

@@ -13,7 +13,6 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 
-from joserfc import jwt
 from sqlalchemy import bindparam, insert, select, update
 
 from .. import lean
@@ -24,7 +23,7 @@ from ..identity import history
 from ..models import Citizen, Client, Token
 from ..security import audit
 from ..services import services
-from . import encryption, subjects
+from . import encryption, signer, subjects
 from .claims import userinfo as userinfo_claims
 
 
@@ -251,6 +250,4 @@ def id_token(
         claims.update({name: released[name] for name in requested if name in released})
     claims = {k: v for k, v in claims.items() if v is not None}
     history.record_release(citizen.id, client.client_id, claims, "id_token")  # the access history
-    header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
-    signed = jwt.encode(header, claims, key, algorithms=[alg])
-    return encryption.id_token_for(client, signed)
+    return encryption.id_token_for(client, signer.sign(claims, key))
