@@ -1489,7 +1489,8 @@ def main() -> None:
     ap.add_argument("--fast-argon2", action="store_true", help="t=1 m=8192 p=1 instead of the defaults")
     ap.add_argument("--conns", type=int, default=32, help="wrk connections")
     ap.add_argument("--threads", type=int, default=8, help="loadgen.py threads")
-    ap.add_argument("--server-threads", type=int, default=8)
+    ap.add_argument("--server-threads", type=int, default=None,
+                    help="idp serve --threads (default: what idp serve picks for the database)")
     ap.add_argument("--flow-concurrency", default="8", help="flow.mjs --concurrency")
     ap.add_argument("--citizens", type=int, default=16)
     ap.add_argument("--quiet-max", type=float, default=15, help="wait until the machine is below this %% busy")
@@ -1511,6 +1512,10 @@ def main() -> None:
                     help="only the peer's flows (a check of the peer side); prints, writes nothing")
     ap.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results/*.json")
     args = ap.parse_args()
+    if args.server_threads is None:
+        from idp.cli.serve import default_threads
+
+        args.server_threads = default_threads("sqlite" if args.db == "sqlite" else "postgresql")
     if args.profile and py_spy(args) is None:
         # Without it the run would measure nothing to profile and still rewrite PROFILE.md empty.
         sys.exit("--profile needs py-spy: --py-spy PATH, on PATH, in .venv/bin or /tmp/bench-tools/bin "

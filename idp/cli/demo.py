@@ -25,7 +25,7 @@ from ..extensions import db
 from ..identity import citizens
 from ..oauth import clients
 from ..services import services
-from .serve import DEFAULT_THREADS, batch_scheduling, granian_argv, prepare_metrics_dir, server_environment
+from .serve import batch_scheduling, default_threads, granian_argv, prepare_metrics_dir, server_environment
 
 DEMO_CITIZEN = citizens.NewCitizen(
     citizen_id="019090001234",
@@ -98,7 +98,8 @@ def command(no_serve: bool) -> None:
     env.update(IDP_NOTIFY_EMAIL="log", IDP_NOTIFY_SMS="log")
     env.pop("FLASK_RUN_FROM_CLI", None)  # set by the idp command; it would stop app.run() in the portal
     idp = subprocess.Popen(
-        granian_argv("127.0.0.1:5000", 1, DEFAULT_THREADS), env=server_environment(env),
+        granian_argv("127.0.0.1:5000", 1, default_threads(settings.database_url)),
+        env=server_environment(env),
         preexec_fn=batch_scheduling,  # as `idp serve` does; nothing else runs threads here yet
     )
     portal = subprocess.Popen([sys.executable, "-m", "examples.demo_portal"], env=env, cwd=PROJECT_ROOT)

@@ -12,12 +12,21 @@ import click
 
 from ..config import Settings
 
-# Blocking threads per worker. Under the default scheduling policy eight made a token cost ≈ 9 %
-# less CPU than four on one core (bench/CHANGES.md, 2026-12-04); under SCHED_BATCH (below) four
-# and eight cost the same per token and refresh, four ≈ 5 % less per login, with a lower p99
-# (2026-12-05). Eight kept for PostgreSQL, whose round trips the threads cover: not yet measured
-# there with four.
+# Blocking threads per worker, by database. On SQLite a request waits for nothing but the CPU (a
+# commit is a write into the page cache; the checkpoint's fdatasync is rare): more threads only
+# take turns on the core, and each turn costs cache misses. Under SCHED_BATCH (below) four cost
+# the same per token and refresh as eight and ≈ 5 % less per login (flow.mjs logins/s 73.9–77.6
+# against 71.5–73.4; bench/CHANGES.md, 2026-12-05); fewer than four and a login burst (one thread
+# hashing, the others waiting their turn at Argon2) would leave none for tokens. On PostgreSQL
+# every statement is a round trip the other threads fill: eight answered 10-25 % more tokens per
+# second than four (2,579/2,698 against 2,342/2,088).
+SQLITE_THREADS = 4
 DEFAULT_THREADS = 8
+
+
+def default_threads(database_url: str) -> int:
+    """Blocking threads per worker for this database, unless the operator gives --threads."""
+    return SQLITE_THREADS if database_url.startswith("sqlite") else DEFAULT_THREADS
 
 
 def granian_argv(bind: str, workers: int, threads: int) -> list[str]:
@@ -113,10 +122,9 @@ def prepare_metrics_dir(directory: Path) -> None:
 @click.option("--workers", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(1, 64))
 @click.option(
     "--threads",
-    default=DEFAULT_THREADS,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 64),
-    help="Blocking threads per worker.",
+    help=f"Blocking threads per worker [default: {SQLITE_THREADS} on SQLite, {DEFAULT_THREADS} otherwise].",
 )
 @click.option(
     "--scheduling",
@@ -126,12 +134,14 @@ def prepare_metrics_dir(directory: Path) -> None:
     help="batch: Linux's SCHED_BATCH for the server's threads (no wake-up preemption); "
     "inherit: the policy this command runs under.",
 )
-def command(bind: str, workers: int, threads: int, scheduling: str) -> None:
+def command(bind: str, workers: int, threads: int | None, scheduling: str) -> None:
     """Run the provider under Granian (migrations must already be applied: idp db upgrade)."""
+    settings = Settings.from_env()
+    threads = threads or default_threads(settings.database_url)
     argv = granian_argv(bind, workers, threads)
     if scheduling == "batch":
         batch_scheduling()
-    prepare_metrics_dir(Settings.from_env().metrics_dir)  # no app here: the workers build their own
+    prepare_metrics_dir(settings.metrics_dir)  # no app here: the workers build their own
     click.echo(f"Thai Nguyen ID serving on http://{bind} ({workers} workers × {threads} threads)")
     sys.stdout.flush()
     os.execve(argv[0], argv, server_environment(os.environ))
