@@ -2,8 +2,8 @@
 # The interpreter: the distribution's own (/usr/bin/python3) when it is 3.11 or newer and can make
 # a virtual environment, else the first python3 on PATH; `make PYTHON=…` chooses another.
 # Distributions, like the python:3.11 image of the Dockerfile, build CPython with profile-guided
-# optimization and LTO; pyenv's default build has neither, and ran the provider's Python ≈ 25 %
-# slower (bench/CHANGES.md, 2026-12-06).
+# optimization and LTO; pyenv's default build has neither: a pure-Python loop ran ≈ 25 % slower
+# on it, the provider 5-10 % per request (bench/CHANGES.md, 2026-12-06).
 PYTHON ?= $(shell /usr/bin/python3 -c 'import ensurepip, sys, venv; sys.exit(sys.version_info < (3, 11))' \
             >/dev/null 2>&1 && echo /usr/bin/python3 || echo python3)
 VENV   := .venv

@@ -13,20 +13,13 @@ is signed here with it and with the published JWKS.
 
 from __future__ import annotations
 
-import base64
-import threading
-
 import orjson
 from joserfc.jws import JWSRegistry
+from joserfc.util import urlsafe_b64encode as _b64
 
 # Headers of the keys in use: a handful (one per algorithm, plus a key being rotated in or out).
 _MAX_HEADERS = 64
 _headers: dict[tuple[str, str, str], bytes] = {}
-_lock = threading.Lock()
-
-
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def _header(key, typ: str) -> bytes:
@@ -40,10 +33,10 @@ def _header(key, typ: str) -> bytes:
     registry.check_header(header)
     registry.get_alg(key.alg).check_key(key)
     encoded = _b64(orjson.dumps(header))
-    with _lock:
-        if len(_headers) >= _MAX_HEADERS:
-            _headers.clear()  # keys rotated many times over: start again
-        _headers[cache_key] = encoded
+    # No lock: two threads racing here only encode the same header twice.
+    if len(_headers) >= _MAX_HEADERS:
+        _headers.clear()  # keys rotated many times over: start again
+    _headers[cache_key] = encoded
     return encoded
 
 
