@@ -8,30 +8,14 @@ the login flow, not only on one endpoint.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
 
-
-class _CachedSerializerSessions(SecureCookieSessionInterface):
-    """Flask builds a new itsdangerous serializer (key derivation set-up, JSON tagger) for every
-    request that opens or saves the cookie session (the CSRF token lives there); the secret key
-    does not change while the process lives, so one per key is enough."""
-
-    _cache: tuple[Any, URLSafeTimedSerializer | None] = (None, None)
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        key, serializer = self._cache
-        if key is not app.secret_key or serializer is None:
-            serializer = super().get_signing_serializer(app)
-            self._cache = (app.secret_key, serializer)
-        return serializer
+from .cookie_session import CookieSessions
 
 
 class App(Flask):
-    session_interface = _CachedSerializerSessions()
+    session_interface = CookieSessions()
 
     def ensure_sync(self, func: Callable) -> Callable:
         # Flask asks inspect.iscoroutinefunction() of every view and hook on every request (about

@@ -570,6 +570,17 @@ def test_accept_language_en_is_honoured(client, make_portal):
     assert page.status_code == 200 and '<html lang="en">' in text and "Password" in text
 
 
+def test_each_browser_gets_the_language_of_its_own_accept_language_header(app, make_portal):
+    portal = make_portal()
+    headers = ["en-US,en;q=0.9", "vi-VN,vi;q=0.9,en;q=0.5", "fr-FR,en;q=0.8", "fr-FR", "en-US,en;q=0.9"]
+
+    pages = [get_authorize(app.test_client(), authorize_params(portal), headers={"Accept-Language": h})
+             for h in headers]
+
+    langs = [re.search(r'<html lang="(\w+)">', p.get_data(as_text=True)).group(1) for p in pages]
+    assert langs == ["en", "vi", "en", "vi", "en"]  # French falls back to English, or to Vietnamese
+
+
 def test_ui_locales_outranks_accept_language(client, make_portal):
     portal = make_portal()
 
