@@ -1,8 +1,9 @@
 """The shared extension objects. Instances only: each is bound to the app in ``create_app``."""
 
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+
+from .security.csrf import CSRFProtect
 
 # Named constraints so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {

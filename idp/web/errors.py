@@ -9,12 +9,12 @@ import time
 import traceback
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
 from ..oauth.errors import ProtocolError
+from ..security.csrf import CSRFError
 from .i18n import t
 
 log = logging.getLogger(__name__)

@@ -263,6 +263,20 @@ def test_csrf_token_of_another_browser_is_refused_at_login(client, make_citizen,
     assert count(app, BrowserSession) == 0
 
 
+def test_the_login_forms_token_is_spent_once_the_citizen_is_logged_in(client, make_citizen, make_portal, app):
+    citizen, portal = make_citizen(), make_portal()
+    before = hidden_fields(login_form(client, portal).text)["csrf_token"]
+    page = login(FlaskBrowser(client), authorize_params(portal), citizen["citizen_id"], citizen["password"],
+                 decision=None)
+    fields = hidden_fields(page.text)
+    assert fields["csrf_token"] != before  # a new browser state at login (no session fixation)
+
+    response = client.post("/consent", data={**fields, "csrf_token": before, "decision": "allow"})
+
+    assert response.status_code == 400
+    assert count(app, Consent) == 0 and count(app, AuthorizationCode) == 0
+
+
 def test_consent_post_without_csrf_token_is_refused_and_writes_nothing(
     client, make_citizen, make_portal, app
 ):
