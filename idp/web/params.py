@@ -37,8 +37,15 @@ def check_encoding() -> None:
     if request.query_string:
         _decode(request.query_string, "query string")
     if request.mimetype == FORM and request.content_length:
+        pairs = _decode(request.get_data(cache=True), "form body")
         # Kept for repeated_parameter(): the body is parsed here once, not again per check.
-        g.form_names = [name for name, _ in _decode(request.get_data(cache=True), "form body")]
+        g.form_names = [name for name, _ in pairs]
+        # And request.form is these pairs, as werkzeug's own parser sets it (_load_form_data):
+        # the same parse_qsl of the same bytes, now known to be UTF-8, not done a second time.
+        # get_data() has already refused a body over MAX_CONTENT_LENGTH (= MAX_FORM_MEMORY_SIZE).
+        if "form" not in request.__dict__:
+            request.__dict__["form"] = request.parameter_storage_class(pairs)
+            request.__dict__["files"] = request.parameter_storage_class()
 
 
 def multi_params() -> dict[str, list[str]]:
