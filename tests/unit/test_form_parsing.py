@@ -28,7 +28,7 @@ def test_the_checked_form_is_werkzeugs_form(app, body):
 
 
 def test_a_body_that_is_not_utf8_is_refused_before_any_view_reads_it(app):
-    with app.test_request_context("/login", method="POST", data=b"password=%FF%FE",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"}):
-        with pytest.raises(Exception, match="not valid UTF-8"):
-            check_encoding()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with (app.test_request_context("/login", method="POST", data=b"password=%FF%FE", headers=form),
+          pytest.raises(Exception, match="not valid UTF-8")):
+        check_encoding()
