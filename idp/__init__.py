@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .oauth.server import create_authorization_server
     from .security import headers, ratelimit, request_id
     from .web import auth, device, errors, health, i18n, oidc, par, registration
-    from .web.i18n import remember_language, t
+    from .web.i18n import language_switch_url, remember_language, t
     from .web.params import check_encoding
 
     app.extensions["idp.oauth"] = create_authorization_server(app)
@@ -122,7 +122,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     ratelimit.init_app(app, settings)
     errors.init_app(app)
     headers.init_app(app, settings.https)
-    app.jinja_env.globals.update(t=t)
+    # The language link of a page: the view's own lang_url when it gives one (the login pages
+    # do), else this page in the other language, worked out only then.
+    app.jinja_env.globals.update(t=t, language_switch_url=language_switch_url)
     i18n.init_app(app)
     app.after_request(remember_language)
     app.context_processor(_template_context)
@@ -189,9 +191,9 @@ def build_keyring(settings: Settings) -> KeyRing:
 
 
 def _template_context() -> dict:
-    from .web.i18n import current_locale, language_switch_url, other_locale
+    from .web.i18n import current_locale, other_locale
 
-    return {"locale": current_locale(), "other_locale": other_locale(), "lang_url": language_switch_url()}
+    return {"locale": current_locale(), "other_locale": other_locale()}
 
 
 def _engine_options(settings: Settings) -> dict:
