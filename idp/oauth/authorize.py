@@ -116,11 +116,12 @@ def single_params(multi: Mapping[str, list[str]]) -> dict[str, str]:
 
 
 # --- the checks before a redirect is allowed -----------------------------------------------
-def check_client(params: dict[str, str]) -> ClientRow:
+def check_client(params: dict[str, str], read: ClientRow | None = None) -> ClientRow:
+    """The portal of the request; ``read``: its row as this request has already read it."""
     client_id = params.get("client_id")
     if not client_id:
         raise BadRequest("The 'client_id' parameter is missing.")
-    client = _page_client(client_id)
+    client = read if read is not None and read.client_id == client_id else _page_client(client_id)
     if client is None:
         raise ProtocolError("invalid_client", "No portal is registered with this client_id.", redirect=False)
     if "authorization_code" not in client.grant_types:
@@ -275,8 +276,8 @@ def validate(multi: Mapping[str, list[str]]) -> AuthorizationRequest:
     return validate_params(pushed.resolve(single_params(multi)))
 
 
-def validate_params(params: dict[str, str]) -> AuthorizationRequest:
-    client = check_client(params)
+def validate_params(params: dict[str, str], client: ClientRow | None = None) -> AuthorizationRequest:
+    client = check_client(params, client)
     params = request_objects.unpack(params, client)
     redirect_uri = check_redirect_uri(params, client)
     # From here on the portal and its redirect URI are trusted: errors go back to it.
@@ -463,9 +464,40 @@ def find_interaction(interaction_id: str | None) -> Interaction | None:
 
 _FIND_INTERACTION = select(*_INTERACTIONS.columns).where(_INTERACTIONS.c.id == bindparam("id"))
 
+# The login and consent pages read the interaction and its portal together: one SELECT a page,
+# not two (the portal is still read afresh on every page, as find_client explains).
+_PORTAL = "portal_"
+_FIND_INTERACTION_AND_PORTAL = (
+    select(*_INTERACTIONS.columns, *(c.label(_PORTAL + c.key) for c in _CLIENTS.columns))
+    .select_from(_INTERACTIONS.outerjoin(_CLIENTS, _CLIENTS.c.client_id == _INTERACTIONS.c.client_id))
+    .where(_INTERACTIONS.c.id == bindparam("id"))
+)
+_INTERACTION_KEYS = tuple(c.key for c in _INTERACTIONS.columns)
+_PORTAL_KEYS = tuple(c.key for c in _CLIENTS.columns)
 
-def resume(interaction: Interaction) -> AuthorizationRequest:
-    return validate_params(dict(interaction.params))
+
+def _interaction_and_portal(values: dict) -> tuple[Interaction, ClientRow | None]:
+    interaction = lean.Record({key: values[key] for key in _INTERACTION_KEYS})
+    if values[_PORTAL + "id"] is None:
+        return interaction, None
+    return interaction, ClientRow({key: values[_PORTAL + key] for key in _PORTAL_KEYS})
+
+
+def find_interaction_and_portal(interaction_id: str | None) -> tuple[Interaction | None, ClientRow | None]:
+    """find_interaction, with the row of its portal (None if the portal is gone)."""
+    if not isinstance(interaction_id, str) or not _INTERACTION_ID.match(interaction_id):
+        return None, None
+    found = current_app.extensions["idp.lean"].read(
+        _FIND_INTERACTION_AND_PORTAL, {"id": interaction_id}, _interaction_and_portal
+    )
+    if found is None or found[0].expires_at <= now():
+        return None, None
+    return found
+
+
+def resume(interaction: Interaction, portal: ClientRow | None = None) -> AuthorizationRequest:
+    """The parked request validated again, as at /authorize (``portal``: its row, just read)."""
+    return validate_params(dict(interaction.params), portal)
 
 
 # --- the answer -----------------------------------------------------------------------------

@@ -28,11 +28,11 @@ def login_in_progress() -> tuple[Interaction | None, authorize.AuthorizationRequ
     raw = request.values.get("interaction")
     if raw is None:
         return None, None
-    interaction = authorize.find_interaction(raw)
+    interaction, portal = authorize.find_interaction_and_portal(raw)
     if interaction is None:
         raise ProtocolError("invalid_request", "expired", redirect=False)
     try:
-        req = authorize.resume(interaction)
+        req = authorize.resume(interaction, portal)
     except authorize.RedirectableError as exc:
         raise ProtocolError(exc.error.error, exc.error.description, redirect=False) from None
     use_locale(negotiate(req.ui_locales))
