@@ -71,6 +71,10 @@ class KeyAgeCollector:
         yield gauge
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_children: dict[tuple[str, str, int], tuple] = {}  # (endpoint, method, status) → its series
+
+
 def _endpoint() -> str:
     # The route pattern, never the raw path: an attacker cannot create a label per URL.
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
@@ -84,9 +88,19 @@ def init_app(app: Flask, keyring) -> None:
     @app.after_request
     def observe(response: Response) -> Response:
         endpoint = _endpoint()
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        # A method of the caller's own invention is counted as OTHER: a label value per made-up
+        # method would let anyone grow the metrics without bound.
+        method = request.method if request.method in _METHODS else "OTHER"
+        key = (endpoint, method, response.status_code)
+        children = _children.get(key)
+        if children is None:  # labels() checks and looks up its values each time: once per series
+            status = str(response.status_code)
+            children = (REQUESTS.labels(endpoint, method, status), LATENCY.labels(endpoint))
+            if len(_children) < 4096:
+                _children[key] = children
+        children[0].inc()
         if "started" in g:
-            LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
+            children[1].observe(time.perf_counter() - g.started)
         if response.status_code == 429:
             RATE_LIMITED.labels(endpoint).inc()
         return response

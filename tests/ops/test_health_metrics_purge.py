@@ -88,6 +88,15 @@ def test_metrics_count_requests_logins_and_tokens_and_report_key_age(client, mak
     assert 'idp_signing_key_age_seconds{alg="RS256"}' in text
 
 
+def test_made_up_methods_are_counted_as_other_and_add_no_series(client):
+    for method in ("BREW", "WHEN", "XYZZY"):
+        client.open("/login", method=method)
+
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'idp_http_requests_total{endpoint="unmatched",method="OTHER",status="405"}' in text
+    assert "BREW" not in text and "XYZZY" not in text
+
+
 def test_metrics_refuse_a_remote_client_without_the_token(settings, tmp_path):
     guarded = create_app(dataclasses.replace(settings, metrics_token="s3cret-metrics-token"))
     web = guarded.test_client()
