@@ -36,11 +36,23 @@ RATE_LIMITED = Counter(
     "idp_rate_limited_total", "Requests refused by a rate limit or login throttle", ["endpoint"]
 )
 
+_counted: dict[tuple[Counter, str], object] = {}  # (counter, label value) → its series, looked up once
+
+
+def _inc(counter: Counter, value: str) -> None:
+    child = _counted.get((counter, value))
+    if child is None:
+        child = counter.labels(value)
+        if len(_counted) < 256:  # the values are the code's own (reasons, grant types)
+            _counted[(counter, value)] = child
+    child.inc()
+
+
 _EVENT_COUNTERS = {
-    "login_succeeded": lambda d: LOGINS.labels("success").inc(),
-    "login_failed": lambda d: LOGINS.labels(d.get("reason", "failure")).inc(),
-    "tokens_issued": lambda d: TOKENS.labels(d.get("grant_type", "unknown")).inc(),
-    "tokens_refreshed": lambda d: TOKENS.labels("refresh_token").inc(),
+    "login_succeeded": lambda d: _inc(LOGINS, "success"),
+    "login_failed": lambda d: _inc(LOGINS, d.get("reason", "failure")),
+    "tokens_issued": lambda d: _inc(TOKENS, d.get("grant_type", "unknown")),
+    "tokens_refreshed": lambda d: _inc(TOKENS, "refresh_token"),
 }
 
 
