@@ -191,9 +191,12 @@ def build_keyring(settings: Settings) -> KeyRing:
 
 
 def _template_context() -> dict:
-    from .web.i18n import current_locale, other_locale
+    from .web.i18n import current_locale, other_locale, texts
 
-    return {"locale": current_locale(), "other_locale": other_locale()}
+    locale = current_locale()
+    # t() in a template: the page's words are looked up in its language's texts directly (the
+    # global t() would find the language again for each of a page's dozen words).
+    return {"locale": locale, "other_locale": other_locale(), "t": texts(locale).__getitem__}
 
 
 def _engine_options(settings: Settings) -> dict:

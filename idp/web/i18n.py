@@ -416,11 +416,15 @@ def t(key: str) -> str:
     if not has_app_context():
         entry = MESSAGES[key]
         return entry[1] if isinstance(entry, tuple) else entry
-    locale = current_locale()
-    texts = _TEXTS.get(locale)
-    if texts is None:
-        texts = _TEXTS[locale] = _all_texts(locale)
-    return texts[key]
+    return texts(current_locale())[key]
+
+
+def texts(locale: str) -> dict[str, str]:
+    """Every text of ``locale``, by key (what a page's template looks its words up in)."""
+    found = _TEXTS.get(locale)
+    if found is None:
+        found = _TEXTS[locale] = _all_texts(locale)
+    return found
 
 
 def _all_texts(locale: str) -> dict[str, str]:
