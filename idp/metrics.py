@@ -36,23 +36,26 @@ RATE_LIMITED = Counter(
     "idp_rate_limited_total", "Requests refused by a rate limit or login throttle", ["endpoint"]
 )
 
-_counted: dict[tuple[Counter, str], object] = {}  # (counter, label value) → its series, looked up once
+_series: dict[tuple, object] = {}  # (metric, label values…) → its series, looked up once
 
 
-def _inc(counter: Counter, value: str) -> None:
-    child = _counted.get((counter, value))
+def series(metric, *values: str):
+    """The metric's child for these label values. labels() checks and looks its values up on every
+    call; the children are kept here instead (the label values are bounded by the callers:
+    route rules, known methods and statuses, the code's own reasons and grant types)."""
+    child = _series.get((metric, *values))
     if child is None:
-        child = counter.labels(value)
-        if len(_counted) < 256:  # the values are the code's own (reasons, grant types)
-            _counted[(counter, value)] = child
-    child.inc()
+        child = metric.labels(*values)
+        if len(_series) < 4096:
+            _series[(metric, *values)] = child
+    return child
 
 
 _EVENT_COUNTERS = {
-    "login_succeeded": lambda d: _inc(LOGINS, "success"),
-    "login_failed": lambda d: _inc(LOGINS, d.get("reason", "failure")),
-    "tokens_issued": lambda d: _inc(TOKENS, d.get("grant_type", "unknown")),
-    "tokens_refreshed": lambda d: _inc(TOKENS, "refresh_token"),
+    "login_succeeded": lambda d: series(LOGINS, "success").inc(),
+    "login_failed": lambda d: series(LOGINS, d.get("reason", "failure")).inc(),
+    "tokens_issued": lambda d: series(TOKENS, d.get("grant_type", "unknown")).inc(),
+    "tokens_refreshed": lambda d: series(TOKENS, "refresh_token").inc(),
 }
 
 
@@ -84,7 +87,6 @@ class KeyAgeCollector:
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_children: dict[tuple[str, str, int], tuple] = {}  # (endpoint, method, status) → its series
 
 
 def _endpoint() -> str:
@@ -103,16 +105,9 @@ def init_app(app: Flask, keyring) -> None:
         # A method of the caller's own invention is counted as OTHER: a label value per made-up
         # method would let anyone grow the metrics without bound.
         method = request.method if request.method in _METHODS else "OTHER"
-        key = (endpoint, method, response.status_code)
-        children = _children.get(key)
-        if children is None:  # labels() checks and looks up its values each time: once per series
-            status = str(response.status_code)
-            children = (REQUESTS.labels(endpoint, method, status), LATENCY.labels(endpoint))
-            if len(_children) < 4096:
-                _children[key] = children
-        children[0].inc()
+        series(REQUESTS, endpoint, method, str(response.status_code)).inc()
         if "started" in g:
-            children[1].observe(time.perf_counter() - g.started)
+            series(LATENCY, endpoint).observe(time.perf_counter() - g.started)
         if response.status_code == 429:
             RATE_LIMITED.labels(endpoint).inc()
         return response
@@ -134,4 +129,4 @@ def exposition(app: Flask) -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
-__all__ = ["count_event", "exposition", "init_app"]
+__all__ = ["count_event", "exposition", "init_app", "series"]

@@ -2,12 +2,12 @@
 
 The browser's signed cookie session (idp/web/cookie_session.py) holds a random value; each form
 carries base64url(HMAC-SHA256(key, that value)), the key derived from the application's
-SECRET_KEY. A POST, PUT, PATCH or DELETE to a view not marked ``exempt`` (the protocol endpoints
-a portal calls, authenticated otherwise) must carry that token in its ``csrf_token`` field (the
-passkey script posts the form's own fields too), or it is refused with a 400 before the view
-runs, and nothing is written.
-Another browser's token, a token of an older session (the session starts again at login), or
-one made without the key never matches.
+SECRET_KEY (server_keys.derive). A POST, PUT, PATCH or DELETE to a view not marked ``exempt``
+(the protocol endpoints a portal calls, authenticated otherwise) must carry that token in its
+``csrf_token`` field (the passkey script posts the form's own fields too), or it is refused
+with a 400 before the view runs, and nothing is written. Another browser's token, a token of
+an older session (the session starts again at login), or one made without the key never
+matches.
 
 This is what Flask-WTF's CSRFProtect did here (its token was the session value signed by
 itsdangerous, with no time limit as configured), at a tenth of the cost: its serializer was
@@ -17,7 +17,6 @@ time; bench/CHANGES.md).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import logging
@@ -25,13 +24,16 @@ import secrets
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, current_app, g, request, session
+from joserfc.util import urlsafe_b64encode
 from werkzeug.exceptions import BadRequest
+
+from ..identity.server_keys import derive
 
 log = logging.getLogger(__name__)
 
 FIELD = "csrf_token"  # the form field, and the key of the browser's value in its session
 CHECKED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_PURPOSE = b"thainguyen-id csrf token v1"
+_PURPOSE = "csrf-form-token-v1"
 
 
 class CSRFError(BadRequest):
@@ -39,13 +41,7 @@ class CSRFError(BadRequest):
 
 
 def _form_token(raw: str) -> str:
-    keys = current_app.extensions["idp.csrf_keys"]
-    secret = current_app.secret_key
-    key = keys.get(secret)
-    if key is None:
-        material = secret.encode() if isinstance(secret, str) else secret
-        key = keys[secret] = hmac.digest(material, _PURPOSE, hashlib.sha256)
-    return base64.urlsafe_b64encode(hmac.digest(key, raw.encode(), hashlib.sha256)).rstrip(b"=").decode()
+    return urlsafe_b64encode(hmac.digest(derive(_PURPOSE), raw.encode(), hashlib.sha256)).decode()
 
 
 def generate_csrf() -> str:
@@ -78,7 +74,6 @@ class CSRFProtect:
         self._exempt_blueprints: set[str] = set()
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["idp.csrf_keys"] = {}
         app.jinja_env.globals["csrf_token"] = generate_csrf
         app.before_request(self.protect)
 

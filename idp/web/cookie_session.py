@@ -7,14 +7,13 @@ Python time (bench/CHANGES.md). What the cookie holds is plain JSON: strings, nu
 dicts. It is signed, not encrypted, as before: nothing secret is kept in it.
 
 A value is ``<payload>.<issued at>.<signature>``: the base64url JSON, the Unix time it was
-signed, and base64url(HMAC-SHA256(key, payload "." issued at)), where the key is derived from
-the application's SECRET_KEY (or one of SECRET_KEY_FALLBACKS, so that a rotation leaves the
-browsers' cookies valid until they are signed again).
+signed, and base64url(HMAC-SHA256(key, payload "." issued at)), where the key is derived
+(server_keys.derive) from the application's SECRET_KEY, or from one of SECRET_KEY_FALLBACKS, so
+that a rotation leaves the browsers' cookies valid until they are signed again.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -25,21 +24,12 @@ import orjson
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, SignatureExpired
+from joserfc.util import urlsafe_b64decode as _unb64
+from joserfc.util import urlsafe_b64encode as _b64
 
-_PURPOSE = b"thainguyen-id cookie session v1"
+from ..identity.server_keys import derive
 
-
-def _key(secret: str | bytes) -> bytes:
-    raw = secret.encode() if isinstance(secret, str) else secret
-    return hmac.digest(raw, _PURPOSE, hashlib.sha256)
-
-
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
-
-
-def _unb64(data: bytes) -> bytes:
-    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+PURPOSE = "cookie-session-signing-v1"
 
 
 class SignedCookie:
@@ -81,7 +71,7 @@ class CookieSessions(SecureCookieSessionInterface):
         secret, fallbacks, serializer = self._cache
         current_fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
         if serializer is None or secret is not app.secret_key or fallbacks is not current_fallbacks:
-            keys = [_key(app.secret_key)] + [_key(k) for k in current_fallbacks]
+            keys = [derive(PURPOSE, k) for k in (app.secret_key, *current_fallbacks)]
             serializer = SignedCookie(keys)
             self._cache = (app.secret_key, current_fallbacks, serializer)
         return serializer

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote
 from limits import parse_many
 
 from .. import lean
-from ..metrics import LATENCY, REQUESTS
+from ..metrics import LATENCY, REQUESTS, series
 from ..oauth import hotpath
 from ..security.headers import CSP
 
@@ -67,7 +67,6 @@ class HotPath:
         ]
         if settings.https:
             self.security.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-        self._metrics: dict[tuple[str, str, int], tuple] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
@@ -174,13 +173,9 @@ class HotPath:
         return True
 
     def _observe(self, path: str, method: str, status: int, seconds: float) -> None:
-        # The same series as metrics.observe (endpoint = the route's rule), children cached.
-        children = self._metrics.get((path, method, status))
-        if children is None:
-            children = (REQUESTS.labels(path, method, str(status)), LATENCY.labels(path))
-            self._metrics[(path, method, status)] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        # The same series as metrics.observe (endpoint = the route's rule).
+        series(REQUESTS, path, method, str(status)).inc()
+        series(LATENCY, path).observe(seconds)
 
 
 def _form(environ: dict) -> dict[str, str] | None:

@@ -7,7 +7,12 @@ import time
 import pytest
 from itsdangerous import BadSignature, SignatureExpired
 
-from idp.web.cookie_session import SignedCookie, _key
+from idp.identity.server_keys import derive
+from idp.web.cookie_session import PURPOSE, SignedCookie
+
+
+def _key(secret: str) -> bytes:
+    return derive(PURPOSE, secret)
 
 STATE = {"csrf_token": "a1b2c3", "mfa": {"c": 7, "t": 1796500000, "i": None}, "codes": [1, 2]}
 
