@@ -3,12 +3,15 @@ middleware, the same app `idp serve` runs) from one thread, no sockets, no serve
 shared with other jobs this is steadier than requests/s over HTTP, and it is what each change to
 the hot path is judged by first.
 
-    .venv/bin/python bench/inproc.py [--n 3000] [--flows token,introspect,userinfo,refresh,revoke]
+    .venv/bin/python bench/inproc.py [--n 3000] [--flows token,introspect,userinfo,refresh,revoke,login]
                                      [--db postgres] [--threads N] [--profile FLOW]
                                      [--log-level INFO] [--log-format json]
 
 Prints, per flow, the median (and the best) over 5 rounds of the process CPU time per request
-(µs) and the status codes seen (all must be 200). ``--log-level INFO`` adds what every audit
+(µs) and the status codes seen (all must be 200). The ``login`` flow is a citizen's three pages
+(GET /authorize, POST /login, POST /consent, with cookies, as flow.mjs asks for them): the median
+thread CPU of each page with the Argon2 verify taken out (fast Argon2 parameters), and the verify's
+own median; at most 300 logins a round. ``--log-level INFO`` adds what every audit
 event's log line costs (production logs at INFO; written to stderr). With ``--profile``, the
 environment picks the clock (PROFILE_CLOCK=cpu, the default, or wall: reading the CPU clock is a
 system call, which inflates small functions), the order (SORT=tottime or cumulative) and the
@@ -26,6 +29,7 @@ import io
 import json
 import os
 import pstats
+import re
 import secrets
 import statistics
 import sys
@@ -111,7 +115,8 @@ def seed(app, tokens_wanted: int) -> dict:
             codes.append((code, verifier))
         db.session.commit()
     return {"cc": ("bench-cc", cc_secret), "web": ("bench-web", web_secret),
-            "access": access, "refresh": refresh, "codes": codes}
+            "access": access, "refresh": refresh, "codes": codes,
+            "citizen": (citizen.citizen_id, "bench-password-2026")}
 
 
 def basic(client_id: str, secret: str) -> str:
@@ -188,6 +193,79 @@ def flows(seeded: dict) -> dict:
             "refresh": (refresh, after_refresh), "revoke": (revoke, None), "code": (code, None)}
 
 
+_HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+PAGES = ("authorize", "login", "consent")
+
+
+def login_pages(app, seeded: dict, n: int) -> tuple[dict[str, float], float, dict]:
+    """A citizen's three pages of a login, as flow.mjs asks for them (GET /authorize with
+    prompt=consent, POST /login, POST /consent): the median thread CPU of each page in µs, with
+    the Argon2 verify taken out of the login's (measured around it); the verify's own median; the
+    statuses. Each login has its own cookies, as a browser would."""
+    from idp.identity.passwords import Passwords
+
+    argon2 = [0.0]
+    verify = Passwords._verify_quietly
+
+    def timed_verify(self, *args):
+        started = time.thread_time()
+        try:
+            return verify(self, *args)
+        finally:
+            argon2[0] += time.thread_time() - started
+
+    identifier, password = seeded["citizen"]
+    spent: dict[str, list[float]] = {page: [] for page in PAGES}
+    verifies, statuses = [], {}
+
+    def page(name: str, env: dict, cookies: dict) -> str:
+        env["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        seen = {}
+
+        def start_response(status, headers, exc_info=None):
+            seen["status"], seen["headers"] = status, headers
+
+        before, started = argon2[0], time.thread_time()
+        result = app(env, start_response)
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+        verified = argon2[0] - before
+        spent[name].append((time.thread_time() - started - verified) * 1e6)
+        if verified:
+            verifies.append(verified * 1e6)
+        statuses[seen["status"]] = statuses.get(seen["status"], 0) + 1
+        for header, value in seen["headers"]:
+            if header.lower() == "set-cookie":
+                cookie_name, _, rest = value.partition("=")
+                cookies[cookie_name] = rest.split(";", 1)[0]
+            elif header.lower() == "location":
+                return value
+        return body.decode()
+
+    Passwords._verify_quietly = timed_verify
+    try:
+        for _ in range(n):
+            cookies: dict[str, str] = {}
+            verifier = secrets.token_urlsafe(48)
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            env = environ("GET", "/authorize")
+            env["QUERY_STRING"] = urlencode({
+                "client_id": seeded["web"][0], "response_type": "code", "redirect_uri": "https://bench.example/cb",
+                "scope": "openid profile email offline_access", "state": secrets.token_urlsafe(12),
+                "nonce": secrets.token_urlsafe(12), "code_challenge": challenge, "code_challenge_method": "S256",
+                "prompt": "consent"})
+            form = dict(_HIDDEN.findall(page("authorize", env, cookies)))
+            form.update(identifier=identifier, password=password)
+            form = dict(_HIDDEN.findall(page("login", environ("POST", "/login", urlencode(form).encode()), cookies)))
+            form["decision"] = "allow"
+            page("consent", environ("POST", "/consent", urlencode(form).encode()), cookies)
+    finally:
+        Passwords._verify_quietly = verify
+    return ({name: statistics.median(values) for name, values in spent.items()},
+            statistics.median(verifies) if verifies else 0.0, statuses)
+
+
 def measure(app, make, after, n: int, threads: int = 1) -> tuple[float, float, dict]:
     """(CPU µs, wall µs, statuses) per request; with threads > 1, that many threads share the n
     requests (as Granian's blocking threads do), so that concurrent writers commit together."""
@@ -237,6 +315,19 @@ def main() -> None:
     table = flows(seeded)
     try:
         for name in args.flows.split(","):
+            if name == "login":
+                logins = min(args.n, 300)
+                login_pages(app, seeded, 20)  # warm-up
+                rounds = [login_pages(app, seeded, logins) for _ in range(args.rounds)]
+                medians = {page: statistics.median(r[0][page] for r in rounds) for page in PAGES}
+                statuses: dict = {}
+                for r in rounds:
+                    for k, v in r[2].items():
+                        statuses[k] = statuses.get(k, 0) + v
+                print(f"{'login':11s} " + "  ".join(f"{page} {medians[page]:7.1f}" for page in PAGES)
+                      + f"  µs/page; pages {sum(medians.values()):8.1f} µs per login besides its Argon2 verify"
+                      f" ({statistics.median(r[1] for r in rounds):,.0f} µs)  {statuses}", flush=True)
+                continue
             make, after = table[name]
             if name in ("revoke", "code"):  # each request spends one of the seeded tokens or codes
                 per_round = min(args.n, len(seeded["codes"]) // (args.rounds + 1))
@@ -254,10 +345,14 @@ def main() -> None:
             print(f"{name:11s} cpu {cpu:8.1f} µs/req (best {best:6.1f})  wall {wall:8.1f} µs/req  "
                   f"(≈{1e6 / cpu:,.0f} req/s per core)  {statuses}", flush=True)
         if args.profile:
-            make, after = table[args.profile]
             prof = cProfile.Profile(time.process_time if os.environ.get("PROFILE_CLOCK", "cpu") == "cpu" else time.perf_counter)  # CPU by default (PROFILE_CLOCK=wall: cheaper to read, less distortion)
-            prof.enable()
-            measure(app, make, after, args.n)
+            if args.profile == "login":
+                prof.enable()
+                login_pages(app, seeded, min(args.n, 300))
+            else:
+                make, after = table[args.profile]
+                prof.enable()
+                measure(app, make, after, args.n)
             prof.disable()
             pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("TOP", "30")))
     finally:
