@@ -456,16 +456,12 @@ _INTERACTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def find_interaction(interaction_id: str | None) -> Interaction | None:
-    if not isinstance(interaction_id, str) or not _INTERACTION_ID.match(interaction_id):
-        return None
-    row = current_app.extensions["idp.lean"].read(_FIND_INTERACTION, {"id": interaction_id})
-    return row if row is not None and row.expires_at > now() else None
+    return find_interaction_and_portal(interaction_id)[0]
 
 
-_FIND_INTERACTION = select(*_INTERACTIONS.columns).where(_INTERACTIONS.c.id == bindparam("id"))
-
-# The login and consent pages read the interaction and its portal together: one SELECT a page,
-# not two (the portal is still read afresh on every page, as find_client explains).
+# A parked request is read with its portal: the pages that resume it (login, consent, the return
+# to /authorize) validate it again with that row, one SELECT a page, not two (the portal is still
+# read afresh on every page, as find_client explains).
 _PORTAL = "portal_"
 _FIND_INTERACTION_AND_PORTAL = (
     select(*_INTERACTIONS.columns, *(c.label(_PORTAL + c.key) for c in _CLIENTS.columns))
@@ -484,7 +480,8 @@ def _interaction_and_portal(values: dict) -> tuple[Interaction, ClientRow | None
 
 
 def find_interaction_and_portal(interaction_id: str | None) -> tuple[Interaction | None, ClientRow | None]:
-    """find_interaction, with the row of its portal (None if the portal is gone)."""
+    """The live (unexpired) interaction of this id and the row of its portal (None if the portal
+    is gone), or (None, None)."""
     if not isinstance(interaction_id, str) or not _INTERACTION_ID.match(interaction_id):
         return None, None
     found = current_app.extensions["idp.lean"].read(

@@ -78,11 +78,11 @@ def authorization() -> Response:
 @bp.get("/authorize/resume")
 def resume() -> Response:
     """Where the login and consent pages send the browser back to."""
-    interaction = authorize.find_interaction(request.args.get("interaction"))
+    interaction, portal = authorize.find_interaction_and_portal(request.args.get("interaction"))
     if interaction is None:
         raise ProtocolError("invalid_request", "expired", redirect=False)
     try:
-        req = authorize.resume(interaction)
+        req = authorize.resume(interaction, portal)
     except authorize.RedirectableError as exc:
         return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
     use_locale(negotiate(req.ui_locales))
