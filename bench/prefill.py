@@ -31,7 +31,7 @@ import uuid
 from sqlalchemy import bindparam, func, insert, select, text
 
 from idp import create_app
-from idp.credentials import new_grant_id
+from idp.credentials import ACCESS_TOKEN_PREFIX, new_grant_id, new_ordered_token, token_hash
 from idp.extensions import db
 from idp.identity.cccd import PROVINCE_CODES
 from idp.models import AuditEvent, Citizen, Client, Token
@@ -66,8 +66,9 @@ def citizen_rows(start: int, stop: int, password_hash: str, now: int):
 
 
 def token_rows(start: int, stop: int, first_pk: int, n: int, client_id: str, now: int):
+    # Keyed as the server keys what it issues (credentials.token_hash: issue time, then SHA-256).
     for i in range(start, stop):
-        yield (secrets.token_hex(32), "access" if i % 2 == 0 else "refresh", new_grant_id(), client_id,
+        yield (token_hash(new_ordered_token(ACCESS_TOKEN_PREFIX)), "access" if i % 2 == 0 else "refresh", new_grant_id(), client_id,
                first_pk + i % n, "openid profile", now - 600, "urn:thainguyen:id:loa:1", '["pwd"]', None,
                now - 60 - i % 3600, now + 86400)
 

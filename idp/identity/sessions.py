@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from .. import lean
 from ..clock import now
-from ..credentials import SESSION_PREFIX, new_token, token_hash
+from ..credentials import SESSION_PREFIX, new_ordered_id, new_ordered_token, token_hash
 from ..extensions import db
 from ..models import BrowserSession, Citizen
 from ..models.citizen import WITHOUT_PASSWORD, CitizenRow
@@ -30,7 +30,7 @@ def start(
     """A new session with a fresh id (the old one, if any, ends: no session fixation). The row is
     written with a Core INSERT in the request's transaction (the unit of work's flush was ≈ 7 % of
     a login's time) and returned as a plain, read-only row with its citizen."""
-    sid = secrets.token_urlsafe(24)
+    sid = new_ordered_id()  # unique, and indexed: sorts by time like the cookie's key
     previous = find(previous_cookie)
     if previous is not None and previous.citizen_pk == citizen.id:
         # The same citizen logging in again (a step-up, prompt=login, max_age): a new cookie but
@@ -42,7 +42,7 @@ def start(
         db.session.flush()  # the unique sid is free before the new row takes it
     elif previous is not None:
         end_row(previous)  # another citizen on this browser: the old session's portals are told
-    cookie_value = new_token(SESSION_PREFIX)
+    cookie_value = new_ordered_token(SESSION_PREFIX)
     at = now()
     values = {
         "session_hash": token_hash(cookie_value),

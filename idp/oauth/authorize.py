@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from .. import lean
 from ..clock import now
-from ..credentials import CODE_PREFIX, new_grant_id, new_token, token_hash
+from ..credentials import CODE_PREFIX, new_grant_id, new_ordered_id, new_ordered_token, token_hash
 from ..extensions import db
 from ..identity import assurance, consent
 from ..models import AuthorizationCode, BrowserSession, Client, Interaction
@@ -428,7 +427,7 @@ def park(req: AuthorizationRequest) -> Interaction:
     """Keep the request until the citizen has logged in or consented."""
     at = now()
     values = {
-        "id": secrets.token_urlsafe(24),
+        "id": new_ordered_id(),  # sorts by time: new rows at the end of the table's B-tree
         "client_id": req.client.client_id,
         # The validated parameters: a pushed request's request_uri is spent and cannot be resolved again.
         "params": req.params,
@@ -504,7 +503,7 @@ def code_ttl(client: ClientRules) -> int:
 
 
 def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
-    code = new_token(CODE_PREFIX)
+    code = new_ordered_token(CODE_PREFIX)
     grant_id = new_grant_id()
     audit.record(
         "code_issued",

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from .. import lean
 from ..clock import now
-from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, new_token, token_hash
+from ..credentials import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, new_ordered_token, token_hash
 from ..extensions import db
 from ..identity import history
 from ..models import Citizen, Client, Token
@@ -61,11 +61,11 @@ def refresh_token_ttl(client: Client) -> int:
 
 
 def generate_access_token(*_args, **_kwargs) -> str:
-    return new_token(ACCESS_TOKEN_PREFIX)
+    return new_ordered_token(ACCESS_TOKEN_PREFIX)
 
 
 def generate_refresh_token(*_args, **_kwargs) -> str:
-    return new_token(REFRESH_TOKEN_PREFIX)
+    return new_ordered_token(REFRESH_TOKEN_PREFIX)
 
 
 def store(
