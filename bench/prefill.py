@@ -68,7 +68,8 @@ def citizen_rows(start: int, stop: int, password_hash: str, now: int):
 def token_rows(start: int, stop: int, first_pk: int, n: int, client_id: str, now: int):
     # Keyed as the server keys what it issues (credentials.token_hash: issue time, then SHA-256).
     for i in range(start, stop):
-        yield (token_hash(new_ordered_token(ACCESS_TOKEN_PREFIX)), "access" if i % 2 == 0 else "refresh", new_grant_id(), client_id,
+        key = token_hash(new_ordered_token(ACCESS_TOKEN_PREFIX))
+        yield (key, "access" if i % 2 == 0 else "refresh", new_grant_id(), client_id,
                first_pk + i % n, "openid profile", now - 600, "urn:thainguyen:id:loa:1", '["pwd"]', None,
                now - 60 - i % 3600, now + 86400)
 

@@ -38,10 +38,10 @@ def new_ordered_token(prefix: str) -> str:
     return f"{prefix}{_milliseconds()}.{secrets.token_urlsafe(32)}"
 
 
-def new_ordered_id(nbytes: int = 24) -> str:
-    """An identifier that sorts by creation time, with ``nbytes`` random bytes after the time
-    (URL-safe: [0-9a-f] then base64url)."""
-    return _milliseconds() + secrets.token_urlsafe(nbytes)
+def new_ordered_id() -> str:
+    """An identifier that sorts by creation time: the time, then 192 random bits (URL-safe,
+    44 characters)."""
+    return _milliseconds() + secrets.token_urlsafe(24)
 
 
 def _milliseconds() -> str:
