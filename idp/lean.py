@@ -259,7 +259,10 @@ class LeanDatabase:
                     cursor = writer.cursor()
                     try:
                         for each in taken:
-                            _write(self, cursor, each.writes)
+                            if len(taken) > 1 and _conditional(each.writes):
+                                _write_alone(writer, cursor, self, each)
+                            else:
+                                _write(self, cursor, each.writes)
                         writer.commit()
                     finally:
                         cursor.close()
@@ -276,7 +279,9 @@ class LeanDatabase:
                             _close_quietly(writer)
                             self._writer = None
                 for each in taken:
-                    each.error, each.done = error, True
+                    if error is not None:
+                        each.error = error
+                    each.done = True
         if batch.error is not None:
             raise batch.error
         if batch.checkpoint:
@@ -362,6 +367,25 @@ def _write(database: LeanDatabase, cursor, writes: list[tuple]) -> None:
             raise Conflict()
 
 
+def _conditional(writes: list[tuple]) -> bool:
+    return any(expected_rows is not None for _stmt, _values, expected_rows in writes)
+
+
+def _write_alone(writer, cursor, database: LeanDatabase, batch: _Batch) -> None:
+    """One request's writes in a group commit, inside a SAVEPOINT: if one of its conditions fails
+    (Conflict: a refresh token used twice at once, a login form sent twice), only its own writes
+    are undone and only it gets the error; the others in the group are committed."""
+    if not writer.in_transaction:
+        cursor.execute("BEGIN")  # else the SAVEPOINT would be the transaction, and RELEASE its COMMIT
+    cursor.execute("SAVEPOINT lean_request")
+    try:
+        _write(database, cursor, batch.writes)
+    except Conflict as exc:
+        cursor.execute("ROLLBACK TO lean_request")
+        batch.error = exc
+    cursor.execute("RELEASE lean_request")
+
+
 class _Batch:
     __slots__ = ("checkpoint", "done", "error", "writes")
 
@@ -403,15 +427,21 @@ class LeanConnection:
 
 @dataclass
 class LeanRequest:
-    """A request the hot path answers: its connection, what the audit trail needs to know of it,
-    and the INSERTs it made, written at ``commit()``."""
+    """A unit of work whose writes wait in memory until ``commit()``: a request the hot path
+    answers (its connection, what the audit trail needs to know of it, the INSERTs it made), or
+    a login page's (``page``: no connection of its own until it commits; see ``deferring``)."""
 
-    connection: LeanConnection
+    connection: LeanConnection | None
     ip_address: str | None
     user_agent: str | None
-    request_id: str
+    request_id: str | None
     actor: str
     writes: list = field(default_factory=list)
+    page: bool = False
+    # A page whose work needed the Session after all (an ORM read or write, a statement with a
+    # Python-side default): its waiting writes went into the Session's transaction, and so does
+    # everything after them, committed by the Session.
+    promoted: bool = False
 
 
 _current: ContextVar[LeanRequest | None] = ContextVar("idp_lean_request", default=None)
@@ -430,16 +460,25 @@ def serving(request: LeanRequest) -> Iterator[LeanRequest]:
         _current.reset(token)
 
 
-def execute(stmt: ClauseElement, values: dict | list[dict], expected_rows: int | None = None) -> None:
-    """Add a prebuilt INSERT or UPDATE to the current unit of work: the hot path's request,
-    written when it commits (nothing in a request reads these rows back), else the
-    Flask-SQLAlchemy session. ``expected_rows`` (hot path only): the UPDATE must change exactly
-    that many rows, or the whole transaction is abandoned (Conflict)."""
+def execute(stmt: ClauseElement, values: dict | list[dict], expected_rows: int | None = None) -> bool:
+    """Add a prebuilt INSERT, UPDATE or DELETE to the current unit of work: a hot-path request's
+    or a deferring page's, written when it commits (nothing in such a request reads these rows
+    back), else the Flask-SQLAlchemy session's, run at once.
+
+    ``expected_rows``: the statement must change exactly that many rows. Run at once, the answer
+    says whether it did; waiting for the commit, the answer is True and the commit raises
+    Conflict, abandoning the whole unit of work, if it does not."""
     request = _current.get()
-    if request is not None:
+    # A statement whose default SQLAlchemy computes in Python (updated_at…) is the Session's.
+    if (
+        request is not None
+        and not request.promoted
+        and not (request.page and _database().compiled(stmt, _first(values)).computes_defaults)
+    ):
         request.writes.append((stmt, values, expected_rows))
-    else:
-        write(stmt, values)
+        return True
+    count = write(stmt, values)
+    return expected_rows is None or count == expected_rows
 
 
 def write(stmt: ClauseElement, values: dict | list[dict]) -> int:
@@ -484,7 +523,84 @@ def _forget_connection(session: Session, transaction) -> None:
 
 
 def commit() -> None:
-    """Commit what the current hot-path request wrote."""
+    """Commit the unit of work under way: the writes a hot-path request or a deferring page
+    made (on SQLite in the group commit, on PostgreSQL in one message), else the Session."""
     request = _current.get()
-    if request is not None and request.writes:
-        request.connection.database.commit(request.connection, request.writes)
+    if request is None or request.promoted:
+        db.session.commit()
+        return
+    if not request.writes:
+        return
+    writes, request.writes = request.writes, []
+    if request.connection is not None:
+        request.connection.database.commit(request.connection, writes)
+        return
+    database = _database()
+    with database.driver_errors(), database.connect() as conn:
+        database.commit(conn, writes)
+
+
+def rollback() -> None:
+    """Forget what the unit of work under way has written and not committed."""
+    request = _current.get()
+    if request is not None:
+        request.writes.clear()
+    db.session.rollback()
+
+
+@contextlib.contextmanager
+def deferring(
+    ip_address: str | None, user_agent: str | None, request_id: str | None
+) -> Iterator[LeanRequest]:
+    """A Flask page whose writes wait for its ``commit()`` and are then written in one go, as
+    the hot path's are: on SQLite in the group commit, on the writer connection whose page cache
+    stays warm, with no Session transaction (pool checkout, BEGIN, COMMIT, check-in) and no
+    wait in SQLite's busy handler for the write lock another connection holds; on PostgreSQL in
+    one round trip. Reads go on as before, on connections of their own, seeing what is committed.
+
+    Should the page need the Session after all (an ORM read or write, or a Session commit),
+    the writes waiting are run first in the Session's transaction and the page goes on there
+    (``promoted``): one transaction either way, never two."""
+    with serving(LeanRequest(None, ip_address, user_agent, request_id, "citizen", page=True)) as unit:
+        yield unit
+
+
+def dialect_name() -> str:
+    return _database().dialect.name
+
+
+def _database() -> LeanDatabase:
+    return current_app.extensions["idp.lean"]
+
+
+def _first(values: dict | list[dict]) -> dict:
+    return values[0] if isinstance(values, list) else values
+
+
+def _promote(session: Session, connection: Connection | None = None) -> None:
+    """The deferring page's waiting writes, run in the Session's transaction (see deferring)."""
+    request = _current.get()
+    if request is None or not request.page or request.promoted:
+        return
+    request.promoted = True
+    writes, request.writes = request.writes, []
+    if not writes:
+        return
+    connection = connection if connection is not None else _session_connection(session)
+    database = _database()
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        with database.driver_errors():
+            _write(database, cursor, writes)
+    finally:
+        cursor.close()
+
+
+@event.listens_for(Session, "after_begin")
+def _promote_on_begin(session: Session, transaction, connection: Connection) -> None:
+    _promote(session, connection)
+
+
+@event.listens_for(Session, "before_commit")
+def _promote_on_commit(session: Session) -> None:
+    _promote(session)

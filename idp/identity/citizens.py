@@ -180,7 +180,7 @@ def authenticate(identifier: str, password: str, passwords: Passwords) -> LoginR
     if not matches:
         return LoginResult(None, "wrong_password", citizen.id)
     if new_hash:
-        lean.write(_SET_PASSWORD_HASH, {"citizen_pk": citizen.id, "new_hash": new_hash})
+        lean.execute(_SET_PASSWORD_HASH, {"citizen_pk": citizen.id, "new_hash": new_hash})
     if not citizen.is_active:
         return LoginResult(None, f"account_{citizen.status}", citizen.id)
     return LoginResult(citizen, "ok", citizen.id)

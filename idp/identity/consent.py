@@ -47,8 +47,8 @@ def remember(citizen_pk: int, client_id: str, scopes: set[str]) -> None:
     login's time)."""
     at = now()
     merged = sorted(granted_scopes(citizen_pk, client_id) | scopes)
-    lean.write(
-        _UPSERTS[db.session.get_bind().dialect.name],
+    lean.execute(
+        _UPSERTS[lean.dialect_name()],
         {"citizen_pk": citizen_pk, "client_id": client_id, "scopes": merged, "at": at},
     )
 

@@ -57,7 +57,7 @@ def start(
         "expires_at": at + ttl,
         "ended_at": None,
     }
-    lean.write(_START, values)
+    lean.execute(_START, values)
     return cookie_value, lean.Record({**values, "citizen": citizen})
 
 

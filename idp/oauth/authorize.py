@@ -435,20 +435,25 @@ def park(req: AuthorizationRequest) -> Interaction:
         "created_at": at,
         "expires_at": at + services().settings.interaction_ttl,
     }
-    lean.write(_PARK, values)
+    lean.execute(_PARK, values)
     return lean.Record(values)
 
 
 def login_done(interaction: Interaction, auth_time: int) -> None:
     """prompt=login and max_age are satisfied for this request by the login done at auth_time."""
-    lean.write(_LOGIN_DONE, {"interaction_id": interaction.id, "login_done_at": auth_time})
+    lean.execute(_LOGIN_DONE, {"interaction_id": interaction.id, "login_done_at": auth_time})
     interaction.login_done_at = auth_time
 
 
-def forget(interaction: Interaction) -> bool:
+def forget(interaction: Interaction, *, answered_here: bool = True) -> bool:
     """The request is answered (or refused): its interaction ends with this transaction. False if
-    another request ended it first (a form sent twice): that one answered, this one must not."""
-    return lean.write(_FORGET, {"interaction_id": interaction.id}) == 1
+    another request ended it first (a form sent twice): that one answered, this one must not. In
+    a page whose writes wait for its commit (lean.deferring) that is known only then: the commit
+    raises lean.Conflict, and nothing of the page is written. ``answered_here=False``: ended
+    whether or not it is still there (a request refused with an error)."""
+    return lean.execute(
+        _FORGET, {"interaction_id": interaction.id}, expected_rows=1 if answered_here else None
+    )
 
 
 _INTERACTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -513,7 +518,7 @@ def issue_code(req: AuthorizationRequest, session: BrowserSession) -> str:
         scope=req.scope,
     )
     at = now()
-    lean.write(  # Core, like the interaction's rows: nothing here reads the code back
+    lean.execute(  # Core, like the interaction's rows: nothing here reads the code back
         _ISSUE_CODE,
         {
             "code_hash": token_hash(code),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from ..extensions import db
+from .. import lean
 from ..identity import assurance, citizens, consent, lockout, sessions
 from ..models import Interaction
 from ..oauth import authorize
@@ -18,6 +18,7 @@ from .i18n import negotiate, other_locale, t, wait_message
 from .login_session import finish_login
 from .pending import login_in_progress
 from .responses import already_answered, to_portal
+from .unit_of_work import deferred_writes
 
 bp = Blueprint("auth", __name__)
 
@@ -79,6 +80,7 @@ def _refused(interaction, req, identifier: str, refusal) -> Response:
 
 
 @bp.post("/login")
+@deferred_writes
 def login_submit() -> Response:
     interaction, req = login_in_progress()
     identifier = request.form.get("identifier", "").strip()[:MAX_IDENTIFIER]
@@ -89,7 +91,7 @@ def login_submit() -> Response:
     refusal, failures_on_record = lockout.status(identifier)
     if refusal is not None:
         audit.record("login_failed", "failure", client_id=client_id, reason="throttled")
-        db.session.commit()
+        lean.commit()
         return _refused(interaction, req, identifier, refusal)
     result = citizens.authenticate(identifier, password, services().passwords)
     citizen = result.citizen
@@ -106,7 +108,7 @@ def login_submit() -> Response:
                 client_id=client_id,
                 seconds=refusal.retry_after,
             )
-        db.session.commit()
+        lean.commit()
         if refusal is not None and refusal.locked:
             return _refused(interaction, req, identifier, refusal)
         # One message for every reason: no hint whether the account exists.
@@ -166,6 +168,7 @@ def consent_form(interaction: Interaction, req: AuthorizationRequest, current) -
 
 
 @bp.post("/consent")
+@deferred_writes
 def consent_submit() -> Response:
     pending = _consent_request()
     if isinstance(pending, Response):
@@ -181,7 +184,7 @@ def consent_submit() -> Response:
         )
         if not authorize.forget(interaction):
             raise already_answered()
-        db.session.commit()
+        lean.commit()
         error = ProtocolError("access_denied", "The citizen did not allow sharing.")
         return to_portal(req, authorize.error_params(req, error))
     consent.remember(current.citizen_pk, req.client.client_id, set(req.scopes))
@@ -191,5 +194,5 @@ def consent_submit() -> Response:
     if not authorize.forget(interaction):
         raise already_answered()
     code = authorize.issue_code(req, current)
-    db.session.commit()
+    lean.commit()
     return to_portal(req, authorize.response_params(req, code=code))

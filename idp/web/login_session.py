@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, redirect, request, session, url_for
 
 from .. import lean
-from ..extensions import db
 from ..identity import sessions
 from ..models import Citizen, Interaction
 from ..oauth import authorize
@@ -43,7 +42,7 @@ def finish_login(
         authorize.login_done(interaction, row.auth_time)
         response = _go_on(interaction, row, req, consent_page)
     else:
-        db.session.commit()
+        lean.commit()
         if target is None and isinstance(after, dict) and after.get("page") == "device":
             target = url_for("device.verify", user_code=str(after.get("user_code", ""))[:20])
         response = redirect(target or url_for("auth.home"), code=303)
@@ -64,7 +63,7 @@ def _go_on(
         try:
             req = authorize.resume(interaction)
         except authorize.RedirectableError as exc:
-            db.session.commit()
+            lean.commit()
             return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
         use_locale(negotiate(req.ui_locales))
     return _see_other(answer(req, row, interaction, login_just_done=True, consent_page=consent_page))

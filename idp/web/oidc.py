@@ -32,6 +32,7 @@ from .auth import login_page
 from .i18n import negotiate, use_locale
 from .params import malformed_basic_credentials, multi_params, repeated_parameter
 from .responses import answer, to_portal
+from .unit_of_work import deferred_writes
 
 bp = Blueprint("oidc", __name__)
 
@@ -65,6 +66,7 @@ def jwks() -> Response:
 # --- authorization --------------------------------------------------------------------------
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt  # a portal's form post starts a login; it changes nothing by itself
+@deferred_writes
 def authorization() -> Response:
     try:
         req = authorize.validate(multi_params())

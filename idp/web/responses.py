@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Response, redirect, render_template, url_for
 
-from ..extensions import db
+from .. import lean
 from ..models import Interaction
 from ..oauth import authorize
 from ..oauth.authorize import AuthorizationRequest
@@ -33,7 +33,7 @@ def to_portal(req: AuthorizationRequest, params: dict[str, str]) -> Response:
 def already_answered() -> ProtocolError:
     """The same login form or consent sent twice (a double click, a reload): the first one got
     the answer, this one writes nothing and says the request is over."""
-    db.session.rollback()
+    lean.rollback()
     return ProtocolError("invalid_request", "expired", redirect=False)
 
 
@@ -56,18 +56,18 @@ def answer(
         decision = authorize.decide(req, session, login_just_done)
     except authorize.RedirectableError as exc:
         if interaction is not None:
-            authorize.forget(interaction)
-        db.session.commit()
+            authorize.forget(interaction, answered_here=False)
+        lean.commit()
         return to_portal(exc.request, authorize.error_params(exc.request, exc.error))
     if decision.action == "issue":
         if interaction is not None and not authorize.forget(interaction):
             raise already_answered()
         code = authorize.issue_code(req, session)
-        db.session.commit()
+        lean.commit()
         return to_portal(req, authorize.response_params(req, code=code))
     if interaction is None:
         interaction = authorize.park(req)
-    db.session.commit()
+    lean.commit()
     if decision.action == "login" and login_page is not None:
         return login_page(interaction, req)
     if decision.action == "consent" and consent_page is not None:

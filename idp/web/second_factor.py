@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
+from .. import lean
 from ..clock import now
 from ..extensions import db
 from ..identity import assurance, lockout, passkeys, recovery_codes, sessions, totp
@@ -56,7 +57,7 @@ class Step:
 
 def begin(citizen: Citizen, interaction: Interaction | None) -> Response:
     """After the password: remember it was accepted, and ask for the second factor."""
-    db.session.commit()
+    lean.commit()
     session.clear()  # a fresh CSRF token; nothing of an earlier visit carries over
     session["mfa"] = {"c": citizen.id, "t": now(), "i": interaction.id if interaction else None}
     args = {"interaction": interaction.id} if interaction else {}
