@@ -225,6 +225,28 @@ class LeanDatabase:
         self._idle, self._writer, self._busy = [], None, set()
         self._queue, self._queue_lock, self._leader = [], threading.Lock(), threading.Lock()
 
+    def _write_group(self, writer, batches: list[_Batch]) -> None:
+        """The queued requests' writes in one transaction and one commit. A request whose
+        condition fails (Conflict: a refresh token used twice at once, a login form sent twice)
+        gets the error alone: the transaction is rolled back and written again without it. That
+        is rare, and costs the others nothing until it happens (a SAVEPOINT around each request
+        would cost every one of them)."""
+        batches = list(batches)
+        while batches:
+            cursor = writer.cursor()
+            current = batches[0]
+            try:
+                for current in batches:
+                    _write(self, cursor, current.writes)
+                writer.commit()
+                return
+            except Conflict as exc:
+                writer.rollback()
+                current.error = exc
+                batches.remove(current)
+            finally:
+                cursor.close()
+
     def commit(self, conn: LeanConnection, writes: list[tuple]) -> None:
         """Write and commit one request's INSERTs; return once they are committed.
 
@@ -232,7 +254,8 @@ class LeanDatabase:
         milliseconds now and then): the requests that arrive meanwhile queue here, and the next
         one to get the write lock writes all of them in one transaction and one commit (group
         commit). Each request is still answered only after its rows are committed; if the
-        transaction fails, every request in it gets the error and writes nothing. Python's lock
+        transaction fails, every request in it gets the error and writes nothing (but for a
+        failed condition, which fails only its own request: _write_group). Python's lock
         also keeps the waiting writers out of SQLite's busy handler, which sleeps a millisecond
         or more. PostgreSQL takes concurrent writers itself: each request commits on its own,
         its statements and the COMMIT sent in one message (one round trip)."""
@@ -256,16 +279,7 @@ class LeanDatabase:
                 try:
                     if writer is None:
                         writer = self._writer = self._new_writer()
-                    cursor = writer.cursor()
-                    try:
-                        for each in taken:
-                            if len(taken) > 1 and _conditional(each.writes):
-                                _write_alone(writer, cursor, self, each)
-                            else:
-                                _write(self, cursor, each.writes)
-                        writer.commit()
-                    finally:
-                        cursor.close()
+                    self._write_group(writer, taken)
                     self._commits += 1
                     if self._commits >= self.checkpoint_every:
                         self._commits = 0
@@ -365,25 +379,6 @@ def _write(database: LeanDatabase, cursor, writes: list[tuple]) -> None:
         count = _execute(database, cursor, stmt, values)
         if expected_rows is not None and count != expected_rows:
             raise Conflict()
-
-
-def _conditional(writes: list[tuple]) -> bool:
-    return any(expected_rows is not None for _stmt, _values, expected_rows in writes)
-
-
-def _write_alone(writer, cursor, database: LeanDatabase, batch: _Batch) -> None:
-    """One request's writes in a group commit, inside a SAVEPOINT: if one of its conditions fails
-    (Conflict: a refresh token used twice at once, a login form sent twice), only its own writes
-    are undone and only it gets the error; the others in the group are committed."""
-    if not writer.in_transaction:
-        cursor.execute("BEGIN")  # else the SAVEPOINT would be the transaction, and RELEASE its COMMIT
-    cursor.execute("SAVEPOINT lean_request")
-    try:
-        _write(database, cursor, batch.writes)
-    except Conflict as exc:
-        cursor.execute("ROLLBACK TO lean_request")
-        batch.error = exc
-    cursor.execute("RELEASE lean_request")
 
 
 class _Batch:
