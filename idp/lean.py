@@ -577,6 +577,8 @@ def _promote(session: Session, connection: Connection | None = None) -> None:
     request = _current.get()
     if request is None or not request.page or request.promoted:
         return
+    if not db.session.registry.has() or session is not db.session.registry():
+        return  # another Session (none today): the page's writes are the request's Session's
     request.promoted = True
     writes, request.writes = request.writes, []
     if not writes:
