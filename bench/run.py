@@ -19,7 +19,8 @@ What it does (see bench/README.md):
     refresh, the full login with flow.mjs, which bench/tnid_forms.mjs lets answer our pages) is
     measured --rounds times on each, alternating ours and the peer, and the ratio is the median
     of the rounds' ratios (--rounds 1: ours first, then the peer alone, as before);
- 6. writes bench/results/<db>.json (+ peer.json) and regenerates bench/RESULTS.md from them.
+ 6. writes bench/results/<db>.json (+ peer.json; <db>-fast-argon2.json and peer-fast-argon2.json
+     with --fast-argon2) and regenerates bench/RESULTS.md from them.
 
 Flows: discovery, jwks, jwks304, token, userinfo, introspect, revoke, refresh, code, login, full,
 flowjs (flowjs only with --peer unless named). Production Argon2 parameters unless --fast-argon2.
@@ -1110,12 +1111,28 @@ def ratio_cell(ratios: list[float]) -> str:
     return f"**{statistics.median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
-def render_section(data: dict, peer: dict | None) -> list[str]:
+FAST_ARGON2_NOTE = (
+    "The same pages, tokens and peer with a cheap Argon2id (t=1, 8 MiB, p=1, `--fast-argon2`), in a run "
+    "of its own: with production parameters a login is ≈ 90 % Argon2, and the VM's memory speed moves the "
+    "raw verify that is subtracted by more than the whole rest of a login, so this is where the full "
+    "login's bar (flows/s less the Argon2 time, against the peer's) is read. The memory and login-POST "
+    "bars are read from the production run above (a fast run keeps Argon2's 8 MiB blocks in the malloc "
+    "arenas; production's 64 MiB ones are returned)."
+)
+
+
+def results_name(db: str, fast_argon2: bool) -> str:
+    """bench/results/<name>.json of a run: production Argon2 and --fast-argon2 runs each keep theirs."""
+    return db + ("-fast-argon2" if fast_argon2 else "")
+
+
+def render_section(data: dict, peer: dict | None, fast_argon2: bool = False) -> list[str]:
     s, m, flows = data["settings"], data["machine"], data["flows"]
     name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[s["db"]]
     lines = [
-        f"## {name}",
+        f"## {name}" + (", fast Argon2 (the full login's verdict)" if fast_argon2 else ""),
         "",
+        *([FAST_ARGON2_NOTE, ""] if fast_argon2 else []),
         f"- date: {data['date']}; command: `{data['command']}`",
         f"- machine: {m['nproc']} CPUs, {m['cpu']}, Linux {m['kernel']}; Python {m['python']}, "
         f"Granian {m['granian']}, Flask {m['flask']}, Authlib {m['authlib']}, SQLAlchemy {m['sqlalchemy']}; "
@@ -1289,7 +1306,8 @@ def render(path: Path) -> None:
         "# Benchmark results",
         "",
         "Written by `bench/run.py` (do not edit by hand): every run rewrites its own section from "
-        "bench/results/<db>.json, the peer's figures from bench/results/peer.json and the cost growth "
+        "bench/results/<db>.json (<db>-fast-argon2.json for a `--fast-argon2` run), the peer's figures from "
+        "bench/results/peer.json (peer-fast-argon2.json) and the cost growth "
         "from bench/results/growth-<db>.json (a section whose json is absent is kept as it was).",
         "",
         "Columns: req/s over the measured window; p50/p99 latency per request (per login for the full "
@@ -1324,6 +1342,12 @@ def render(path: Path) -> None:
             lines += render_section(data, peer)
         elif f"## {DB_NAMES[db]}" in old:
             lines += [*old[f"## {DB_NAMES[db]}"], ""]
+        fast = _load(RESULTS_DIR / f"{results_name(db, True)}.json")
+        heading = f"## {DB_NAMES[db]}, fast Argon2 (the full login's verdict)"
+        if fast:
+            lines += render_section(fast, _load(RESULTS_DIR / f"{results_name('peer', True)}.json"), True)
+        elif heading in old:
+            lines += [*old[heading], ""]
     for db in ("sqlite", "postgres"):
         data = _load(RESULTS_DIR / f"growth-{db}.json")
         heading = f"## Cost growth, {DB_NAMES[db]}"
@@ -1562,9 +1586,10 @@ def main() -> None:
     data["command"] = "python bench/run.py " + " ".join(sys.argv[1:])
     if not args.no_write and not args.profile:
         RESULTS_DIR.mkdir(exist_ok=True)
-        (RESULTS_DIR / f"{args.db}.json").write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        name = results_name(args.db, args.fast_argon2)
+        (RESULTS_DIR / f"{name}.json").write_text(json.dumps(data, indent=1, ensure_ascii=False))
         if peer:
-            (RESULTS_DIR / "peer.json").write_text(json.dumps(peer, indent=1))
+            (RESULTS_DIR / f"{results_name('peer', args.fast_argon2)}.json").write_text(json.dumps(peer, indent=1))
         render(BENCH_DIR / "RESULTS.md")
     if args.profile:
         data["settings"]["profile"] = args.profile
