@@ -1245,7 +1245,7 @@ def render_section(data: dict, peer: dict | None, fast_argon2: bool = False) -> 
                 f"**Not a verdict:** the rounds' ratios disagree by more than half. Argon2 is {share:.0%} of "
                 "a login's time here, and the subtraction turns a few percent of drift in that reference into "
                 "tens of percent in what is left; `--fast-argon2` runs measure the rest of a login directly, "
-                "and bench/CHANGES.md quotes those."
+                "and their section below (\"fast Argon2\") is where the full login's bar is read."
             )
         lines.append("")
         lines.append(
