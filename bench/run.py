@@ -1121,6 +1121,9 @@ FAST_ARGON2_NOTE = (
 )
 
 
+FAST_ARGON2_HEADING = ", fast Argon2 (the full login's verdict)"  # after "## SQLite"
+
+
 def results_name(db: str, fast_argon2: bool) -> str:
     """bench/results/<name>.json of a run: production Argon2 and --fast-argon2 runs each keep theirs."""
     return db + ("-fast-argon2" if fast_argon2 else "")
@@ -1130,7 +1133,7 @@ def render_section(data: dict, peer: dict | None, fast_argon2: bool = False) -> 
     s, m, flows = data["settings"], data["machine"], data["flows"]
     name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[s["db"]]
     lines = [
-        f"## {name}" + (", fast Argon2 (the full login's verdict)" if fast_argon2 else ""),
+        f"## {name}" + (FAST_ARGON2_HEADING if fast_argon2 else ""),
         "",
         *([FAST_ARGON2_NOTE, ""] if fast_argon2 else []),
         f"- date: {data['date']}; command: `{data['command']}`",
@@ -1343,7 +1346,7 @@ def render(path: Path) -> None:
         elif f"## {DB_NAMES[db]}" in old:
             lines += [*old[f"## {DB_NAMES[db]}"], ""]
         fast = _load(RESULTS_DIR / f"{results_name(db, True)}.json")
-        heading = f"## {DB_NAMES[db]}, fast Argon2 (the full login's verdict)"
+        heading = f"## {DB_NAMES[db]}{FAST_ARGON2_HEADING}"
         if fast:
             lines += render_section(fast, _load(RESULTS_DIR / f"{results_name('peer', True)}.json"), True)
         elif heading in old:

@@ -424,7 +424,8 @@ class LeanConnection:
 class LeanRequest:
     """A unit of work whose writes wait in memory until ``commit()``: a request the hot path
     answers (its connection, what the audit trail needs to know of it, the INSERTs it made), or
-    a login page's (``page``: no connection of its own until it commits; see ``deferring``)."""
+    a login page's (``page``: no connection until it commits, and the audit trail reads the
+    address, user agent and request id from Flask's request as for any page; see ``deferring``)."""
 
     connection: LeanConnection | None
     ip_address: str | None
@@ -544,9 +545,7 @@ def rollback() -> None:
 
 
 @contextlib.contextmanager
-def deferring(
-    ip_address: str | None, user_agent: str | None, request_id: str | None
-) -> Iterator[LeanRequest]:
+def deferring() -> Iterator[LeanRequest]:
     """A Flask page whose writes wait for its ``commit()`` and are then written in one go, as
     the hot path's are: on SQLite in the group commit, on the writer connection whose page cache
     stays warm, with no Session transaction (pool checkout, BEGIN, COMMIT, check-in) and no
@@ -556,7 +555,7 @@ def deferring(
     Should the page need the Session after all (an ORM read or write, or a Session commit),
     the writes waiting are run first in the Session's transaction and the page goes on there
     (``promoted``): one transaction either way, never two."""
-    with serving(LeanRequest(None, ip_address, user_agent, request_id, "citizen", page=True)) as unit:
+    with serving(LeanRequest(None, None, None, None, "citizen", page=True)) as unit:
         yield unit
 
 

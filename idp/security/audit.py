@@ -72,7 +72,7 @@ def record(
         "request_id": None,
     }
     hot = lean.current()
-    if hot is not None:  # a request answered before Flask (idp/web/hotpath.py)
+    if hot is not None and not hot.page:  # a request answered before Flask (idp/web/hotpath.py)
         event["ip_address"] = hot.ip_address
         event["user_agent"] = hot.user_agent
         event["request_id"] = hot.request_id

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Response, g, request
+from flask import Response
 
 from .. import lean
 from .responses import already_answered
@@ -26,8 +26,7 @@ def deferred_writes(view: View) -> View:
 
     @functools.wraps(view)
     def run(*args, **kwargs) -> Response:
-        agent = (request.user_agent.string or "")[:300] or None
-        with lean.deferring(request.remote_addr, agent, g.get("request_id")):
+        with lean.deferring():
             try:
                 return view(*args, **kwargs)
             except lean.Conflict:

@@ -30,7 +30,7 @@ def keys() -> set[str]:
 
 @pytest.fixture
 def page(ctx):
-    with lean.deferring("203.0.113.7", "test", "req-1") as unit:
+    with lean.deferring() as unit:
         yield unit
 
 
@@ -44,7 +44,7 @@ def test_a_page_writes_nothing_before_its_commit_and_everything_at_it(page):
 
 
 def test_a_page_that_ends_without_committing_writes_nothing(ctx):
-    with lean.deferring(None, None, None):
+    with lean.deferring():
         lean.execute(_ADD, row("dropped"))
 
     assert keys() == set()
